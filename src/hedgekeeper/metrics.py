@@ -1,0 +1,123 @@
+"""Prometheus metrics: what an operator alerts on while the daemon is alone with money.
+
+Each `Metrics` owns its own `CollectorRegistry` instead of the process-wide default, so tests (and
+a supervisor that restarts its engine) can make as many as they like without "duplicated
+timeseries" errors. The engine calls the narrow methods below with domain values (Decimals); the
+conversion to Prometheus floats happens here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE", "LEG_STATES", "Metrics"]
+
+CONTENT_TYPE: str = CONTENT_TYPE_LATEST
+"""The media type `render()` produces, for the HTTP response header."""
+
+LEG_STATES: tuple[str, ...] = ("starting", "live", "degraded", "halted", "stopped")
+"""States every leg reports from the start, so `hedgekeeper_leg_state{state="halted"} == 1` can be
+alerted on before any leg has ever halted (an absent series is a silent alert)."""
+
+_NS = "hedgekeeper"
+
+
+class Metrics:
+    """The daemon's metrics in a registry of their own; rendered by the ops server's /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg = self.registry
+
+        def gauge(name: str, doc: str, labels: tuple[str, ...] = ("leg",)) -> Gauge:
+            return Gauge(name, doc, labels, namespace=_NS, registry=reg)
+
+        def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
+            return Counter(name, doc, labels, namespace=_NS, registry=reg)
+
+        self._exposure = gauge("exposure", "Asset held and counted for the leg (asset units).")
+        self._target = gauge("target_contracts", "Short position the leg aims for (contracts).")
+        self._position = gauge("position_contracts", "Short position held now (contracts).")
+        self._drift = gauge("drift_contracts", "Target minus position (contracts).")
+        self._achieved = gauge(
+            "hedge_ratio_achieved", "Hedged fraction of the exposure; NaN when there is none."
+        )
+        self._age = gauge("data_age_seconds", "Age of the oldest input of the leg's snapshot.")
+        self._state = gauge(
+            "leg_state", "1 for the leg's current state, 0 for the others.", ("leg", "state")
+        )
+        self._orders = counter("orders", "Orders by final outcome.", ("leg", "outcome"))
+        self._guards = counter("guard_trips", "Order intents stopped by a guard.", ("leg", "guard"))
+        self._reconnects = counter(
+            "stream_reconnects", "Websocket stream reconnects.", ("venue", "stream")
+        )
+        self._funding_in = counter(
+            "funding_received", "Funding received, in the settle coin.", ("leg",)
+        )
+        self._funding_out = counter(
+            "funding_paid", "Funding paid (a positive number), in the settle coin.", ("leg",)
+        )
+        self._states_seen: dict[str, set[str]] = {}
+
+    def observe_plan(
+        self,
+        leg: str,
+        exposure: Decimal,
+        target: Decimal,
+        position: Decimal,
+        drift: Decimal,
+        achieved_ratio: Decimal | None,
+    ) -> None:
+        """Record one reconciliation's numbers for the leg."""
+        self._exposure.labels(leg).set(float(exposure))
+        self._target.labels(leg).set(float(target))
+        self._position.labels(leg).set(float(position))
+        self._drift.labels(leg).set(float(drift))
+        # NaN rather than 0: "no exposure to hedge" must not look like "nothing hedged".
+        ratio = math.nan if achieved_ratio is None else float(achieved_ratio)
+        self._achieved.labels(leg).set(ratio)
+
+    def data_age(self, leg: str, seconds: float) -> None:
+        self._age.labels(leg).set(seconds)
+
+    def order(self, leg: str, outcome: str) -> None:
+        self._orders.labels(leg, outcome).inc()
+
+    def guard_trip(self, leg: str, guard: str) -> None:
+        self._guards.labels(leg, guard).inc()
+
+    def reconnect(self, venue: str, stream: str) -> None:
+        self._reconnects.labels(venue, stream).inc()
+
+    def funding(self, leg: str, amount: Decimal) -> None:
+        """Count a funding payment: positive is received, negative is paid.
+
+        Two monotonic counters rather than one signed gauge, so `increase()` works on both.
+        """
+        if amount > 0:
+            self._funding_in.labels(leg).inc(float(amount))
+        elif amount < 0:
+            self._funding_out.labels(leg).inc(float(-amount))
+        else:
+            # Touch both so a leg's series exist from its first settlement on.
+            self._funding_in.labels(leg)
+            self._funding_out.labels(leg)
+
+    def leg_state(self, leg: str, state: str) -> None:
+        """Set the leg's state: one series per state, 1 for the current one.
+
+        Not prometheus_client's Enum, which rejects a state it was not told of up front; an
+        engine that invents a new state should still be visible, not crash the metrics.
+        """
+        seen = self._states_seen.setdefault(leg, set(LEG_STATES))
+        seen.add(state)
+        for name in seen:
+            self._state.labels(leg, name).set(1.0 if name == state else 0.0)
+
+    def render(self) -> bytes:
+        """The text exposition of every metric, for /metrics."""
+        return generate_latest(self.registry)
