@@ -8,19 +8,19 @@ value that could change under them would make their answers unrepeatable. Money 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from enum import Enum
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
 
-class ContractKind(str, Enum):
+class ContractKind(StrEnum):
     INVERSE = "inverse"  # K is quote per contract; collateral and PnL in the base coin
     LINEAR = "linear"  # K is base coin per contract; collateral and PnL in the quote coin
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -39,6 +39,7 @@ class MarketSpec:
     quote: str
     settle: str
     taker_fee: Decimal = Decimal("0.0006")
+    maintenance_margin: Decimal = Decimal("0.005")
 
     def round_amount(self, contracts: Decimal) -> Decimal:
         """Nearest step: never more than half a step away from the exact figure (SPEC §1)."""
@@ -54,9 +55,9 @@ class MarketSpec:
         """Round a limit price away from the book so the order stays marketable."""
         steps = price / self.price_step
         if side is Side.BUY:
-            steps = steps.to_integral_value(rounding="ROUND_CEILING")
+            steps = steps.to_integral_value(rounding=ROUND_CEILING)
         else:
-            steps = steps.to_integral_value(rounding="ROUND_FLOOR")
+            steps = steps.to_integral_value(rounding=ROUND_FLOOR)
         return steps * self.price_step
 
     def coin_per_contract(self, price: Decimal) -> Decimal:
@@ -76,6 +77,15 @@ class Stamped:
     """A number and the moment it was true; stale data is refused by its age, not by hope."""
 
     value: Decimal
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A spot balance read from one venue's wallet; `source` is the venue name."""
+
+    source: str
+    amount: Decimal
     ts: float
 
 
@@ -130,14 +140,14 @@ class Snapshot:
 
     leg: str
     now: float
+    perp_venue: str
     market: MarketSpec
-    spot: tuple[Stamped, ...]  # one per exchange spot source; fixed amounts come from config
+    spot: tuple[Holding, ...]  # one per exchange spot source; fixed amounts come from config
     collateral: Collateral
     position: Position
     prices: Prices
     open_orders: int = 0
     settings: AccountSettings | None = None
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +187,7 @@ class Decision:
         return not self.intents
 
 
-class OrderState(str, Enum):
+class OrderState(StrEnum):
     PENDING = "pending"  # written to the journal, not yet sent
     OPEN = "open"  # the exchange has it
     FILLED = "filled"
@@ -188,8 +198,12 @@ class OrderState(str, Enum):
 
     @property
     def final(self) -> bool:
-        return self in (OrderState.FILLED, OrderState.PARTIAL, OrderState.REJECTED,
-                        OrderState.CANCELLED)
+        return self in (
+            OrderState.FILLED,
+            OrderState.PARTIAL,
+            OrderState.REJECTED,
+            OrderState.CANCELLED,
+        )
 
 
 @dataclass(frozen=True, slots=True)

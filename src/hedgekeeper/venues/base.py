@@ -91,7 +91,7 @@ class Venue(Protocol):
     async def ensure_settings(
         self, symbol: str, leverage: Decimal, margin_mode: str
     ) -> AccountSettings:
-        """Set leverage, margin mode and one-way mode where the exchange allows; report the result."""
+        """Set leverage, margin and one-way mode where the exchange allows; report the result."""
 
     async def spot(self, asset: str) -> Stamped:
         """Total of `asset` in the spot wallet (free + locked). On a unified account, its equity."""

@@ -1,0 +1,199 @@
+"""The guards (SPEC §2): pure checks of one intent against the snapshot, the config and what the
+shell remembers (`GuardState`). Each returns either the intent (perhaps trimmed) or a refusal
+naming the guard, so status, logs and metrics can say exactly why the daemon held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from hedgekeeper.config import LegConfig
+from hedgekeeper.domain import ONE, ZERO, ContractKind, Intent, MarketSpec, Side, Snapshot
+from hedgekeeper.reconcile import exact_target, exposure
+
+TINY = Decimal("1e-12")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardState:
+    """What the shell remembers between decisions, handed to the guards frozen."""
+
+    order_times: tuple[float, ...] = ()  # when recent orders were sent
+    failures: int = 0  # consecutive order failures
+    in_flight: bool = False  # an order is not yet finished
+    awaiting_position: bool = False  # a fill is not yet reflected in the position
+    killed: bool = False
+    halted: str | None = None  # why the circuit breaker halted the leg
+    last_exposure: Decimal | None = None  # X at the last decision acted upon
+    exposure_confirmed: bool = False  # a fresh REST read confirmed the current X
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """`intent` is what may be sent (None: nothing). `guard` names who refused or trimmed."""
+
+    intent: Intent | None
+    guard: str | None = None
+    reason: str = ""
+    degraded: bool = False  # inputs cannot be vouched for
+    confirm: bool = False  # ask for a fresh REST read before acting
+    under_hedged: bool = False
+    transfer: Decimal | None = None  # spot -> derivatives amount that would let the order pass
+
+
+def refuse(guard: str, reason: str, *, degraded: bool = False, confirm: bool = False) -> Verdict:
+    return Verdict(None, guard, reason, degraded=degraded, confirm=confirm)
+
+
+def is_increase(intent: Intent) -> bool:
+    return intent.side is Side.SELL and not intent.reduce_only
+
+
+def stale(snap: Snapshot, leg: LegConfig) -> str | None:
+    limit = leg.guards.max_age_seconds
+    ages = {"price": snap.prices.ts, "position": snap.position.ts, "collateral": snap.collateral.ts}
+    ages.update({f"spot balance at {h.source}": h.ts for h in snap.spot})
+    for name, ts in ages.items():
+        age = snap.now - ts
+        if age > limit:
+            return f"{name} is {age:.0f}s old (limit {limit:.0f}s)"
+    return None
+
+
+def wrong_settings(snap: Snapshot, leg: LegConfig) -> str | None:
+    s = snap.settings
+    if s is None:
+        return "account settings (leverage, margin mode, position mode) are not known yet"
+    if s.leverage is not None and s.leverage != leg.leverage:
+        return (
+            f"leverage on {snap.market.symbol} is {s.leverage}x, not {leg.leverage}x: set it to "
+            f"{leg.leverage}x on the exchange (or let the daemon, where the exchange allows)"
+        )
+    if s.margin_mode is not None and s.margin_mode != leg.margin_mode:
+        return (
+            f"margin mode on {snap.market.symbol} is {s.margin_mode}, config says "
+            f"{leg.margin_mode}: change one of them"
+        )
+    if s.one_way is False:
+        return "the account is in hedge (two-way) position mode: switch it to one-way mode"
+    return None
+
+
+def liquidation_estimate(snap: Snapshot) -> Decimal | None:
+    """Where a short would be liquidated on cross margin, from equity at the mark.
+
+    None when there is no finite price (e.g. an inverse short fully backed by its coin).
+    """
+    q = snap.position.contracts
+    if q >= 0:
+        return None
+    m = snap.market.maintenance_margin
+    mark, e = snap.prices.mark, snap.collateral.equity
+    k, n = snap.market.contract_size, -q
+    if snap.market.kind is ContractKind.INVERSE:
+        owed = n * k / mark - e  # coin the short's notional exceeds the equity by
+        return None if owed <= 0 else (ONE - m) * n * k / owed
+    return (e + n * k * mark) / (n * k * (ONE + m))
+
+
+def liquidation_distance(snap: Snapshot) -> Decimal | None:
+    """(liq - mark) / mark for the short, from the exchange's figure or our own estimate."""
+    liq = snap.position.liquidation_price or liquidation_estimate(snap)
+    if liq is None or liq <= 0:
+        return None
+    return (liq - snap.prices.mark) / snap.prices.mark
+
+
+def per_contract_cost(market: MarketSpec, price: Decimal, leverage: Decimal) -> Decimal:
+    """Collateral one more contract of short needs: initial margin plus the opening fee."""
+    # In the collateral's own coin: inverse K/P of the base coin, linear K·P of the quote coin.
+    if market.kind is ContractKind.INVERSE:
+        notional = market.contract_size / price
+    else:
+        notional = market.contract_size * price
+    return notional * (ONE / leverage + market.taker_fee)
+
+
+def cap_over_hedge(snap: Snapshot, leg: LegConfig, intent: Intent) -> Intent | None:
+    """Trim a sell so |q| never exceeds h·X in contracts plus one step, nor the leg's cap."""
+    x = exposure(snap, leg)
+    limit = abs(exact_target(x, snap.prices.mark, leg, snap.market)) + snap.market.amount_step
+    if leg.guards.max_contracts is not None:
+        limit = min(limit, leg.guards.max_contracts)
+    room = snap.market.floor_amount(limit + snap.position.contracts)
+    if room >= intent.contracts:
+        return intent
+    if room < snap.market.min_amount:
+        return None
+    return replace(intent, contracts=room)
+
+
+def check(snap: Snapshot, leg: LegConfig, intent: Intent, state: GuardState) -> Verdict:
+    """Every guard, cheapest and most absolute first."""
+    if state.killed:
+        return refuse("kill_switch", "kill switch is on: all trading halted")
+    if state.halted:
+        return refuse("circuit_breaker", f"leg halted: {state.halted}")
+    if state.in_flight or state.awaiting_position:
+        return refuse("in_flight", "waiting for the last order to be reflected in the position")
+    if (why := stale(snap, leg)) is not None:
+        return refuse("stale_data", why, degraded=True)
+    x = exposure(snap, leg)
+    if state.last_exposure is not None and not state.exposure_confirmed:
+        base = max(state.last_exposure, TINY)
+        if abs(x - state.last_exposure) / base > leg.guards.glitch_fraction:
+            return refuse(
+                "glitch",
+                f"exposure jumped from {state.last_exposure} to {x}: confirming with a fresh read",
+                confirm=True,
+            )
+    window = [t for t in state.order_times if snap.now - t < 60]
+    if len(window) >= leg.guards.orders_per_minute:
+        return refuse(
+            "rate",
+            f"{len(window)} orders in the last minute (limit {leg.guards.orders_per_minute})",
+        )
+    if not is_increase(intent):
+        return Verdict(intent)
+    if (why := wrong_settings(snap, leg)) is not None:
+        return refuse("leverage", why)
+    distance = liquidation_distance(snap)
+    if distance is not None and distance < leg.guards.min_liquidation_distance:
+        return refuse(
+            "liquidation",
+            f"liquidation is {distance:.1%} from the mark (limit "
+            f"{leg.guards.min_liquidation_distance:.0%}): no increase",
+        )
+    capped = cap_over_hedge(snap, leg, intent)
+    if capped is None:
+        return refuse("over_hedge", "the short is already at h·X (or the leg's cap)")
+    return afford(snap, leg, capped, trimmed=capped is not intent)
+
+
+def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Verdict:
+    """Size an increase to what free collateral pays for at the leg's leverage."""
+    market = snap.market
+    price = intent.limit_price or snap.prices.mark
+    cost = per_contract_cost(market, price, leg.leverage)
+    affordable = market.floor_amount(max(snap.collateral.free, ZERO) / cost)
+    guard = "over_hedge" if trimmed else None
+    if affordable >= intent.contracts:
+        return Verdict(intent, guard, "trimmed to h·X" if trimmed else "")
+    shortfall = (intent.contracts - affordable) * cost
+    transfer = None
+    if leg.guards.auto_transfer and not snap.collateral.unified:
+        transfer = shortfall
+    why = (
+        f"free collateral {snap.collateral.free} affords {affordable} of {intent.contracts} "
+        "contracts at 1x"
+    )
+    if affordable < market.min_amount:
+        return Verdict(None, "margin", f"under-hedged: {why}", under_hedged=True, transfer=transfer)
+    return Verdict(
+        replace(intent, contracts=affordable),
+        "margin",
+        f"under-hedged: {why}",
+        under_hedged=True,
+        transfer=transfer,
+    )

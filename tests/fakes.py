@@ -1,0 +1,104 @@
+"""Shared test doubles: markets, leg configs and snapshots built from a few numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from hedgekeeper.config import LegConfig
+from hedgekeeper.domain import (
+    AccountSettings,
+    Collateral,
+    ContractKind,
+    Holding,
+    MarketSpec,
+    Position,
+    Prices,
+    Snapshot,
+)
+
+D = Decimal
+NOW = 1_700_000_000.0
+
+
+def inverse_market(contract_size: str = "1", step: str = "1", fee: str = "0.0006") -> MarketSpec:
+    return MarketSpec(
+        symbol="BTC/USD:BTC",
+        kind=ContractKind.INVERSE,
+        contract_size=D(contract_size),
+        amount_step=D(step),
+        min_amount=D(step),
+        price_step=D("0.5"),
+        base="BTC",
+        quote="USD",
+        settle="BTC",
+        taker_fee=D(fee),
+    )
+
+
+def linear_market(contract_size: str = "0.001", step: str = "1", fee: str = "0.0006") -> MarketSpec:
+    return MarketSpec(
+        symbol="BTC/USDT:USDT",
+        kind=ContractKind.LINEAR,
+        contract_size=D(contract_size),
+        amount_step=D(step),
+        min_amount=D(step),
+        price_step=D("0.1"),
+        base="BTC",
+        quote="USDT",
+        settle="USDT",
+        taker_fee=D(fee),
+    )
+
+
+def leg(**overrides: Any) -> LegConfig:
+    data: dict[str, Any] = {
+        "name": "btc",
+        "asset": "BTC",
+        "perp": {"venue": "ex", "symbol": "BTC/USD:BTC"},
+        "spot": [{"venue": "ex"}],
+        "hedge_ratio": "1",
+        "deadband": {"percent": "0"},
+    }
+    data.update(overrides)
+    return LegConfig.model_validate(data)
+
+
+def snapshot(
+    market: MarketSpec,
+    *,
+    spot: str | Decimal = "0",
+    equity: str | Decimal = "0",
+    wallet: str | Decimal | None = None,
+    free: str | Decimal | None = None,
+    position: str | Decimal = "0",
+    mark: str | Decimal = "65000",
+    unified: bool = False,
+    now: float = NOW,
+    ts: float = NOW,
+    liquidation: str | None = None,
+    leverage: str = "1",
+) -> Snapshot:
+    eq = D(equity)
+    return Snapshot(
+        leg="btc",
+        now=now,
+        perp_venue="ex",
+        market=market,
+        spot=(Holding("ex", D(spot), ts),),
+        collateral=Collateral(
+            wallet=D(wallet) if wallet is not None else eq,
+            equity=eq,
+            free=D(free) if free is not None else eq,
+            ts=ts,
+            unified=unified,
+        ),
+        position=Position(
+            market.symbol,
+            D(position),
+            ts,
+            liquidation_price=D(liquidation) if liquidation else None,
+        ),
+        prices=Prices(D(mark), ts),
+        settings=AccountSettings(D(leverage), "cross", True, unified, ts),
+    )
