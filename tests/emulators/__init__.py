@@ -1,0 +1,1 @@
+"""Exchange emulators for tests (loopback servers that real ccxt clients talk to)."""
