@@ -204,7 +204,7 @@ class Settings(BaseSettings):
     journal: Path = Path("hedgekeeper.sqlite")
     kill_file: Path | None = None
     venues: dict[str, VenueConfig]
-    legs: Annotated[tuple[LegConfig, ...], Field(min_length=1)]
+    legs: tuple[LegConfig, ...]
     ops: OpsConfig = OpsConfig()
     log: LogConfig = LogConfig()
 
@@ -226,6 +226,13 @@ class Settings(BaseSettings):
         if not venues:
             raise ValueError("at least one venue is needed")
         return venues
+
+    @field_validator("legs")
+    @classmethod
+    def _some_leg(cls, legs: tuple[LegConfig, ...]) -> tuple[LegConfig, ...]:
+        if not legs:
+            raise ValueError("at least one [[legs]] entry is needed")
+        return legs
 
     @model_validator(mode="after")
     def _references(self) -> Settings:

@@ -183,7 +183,7 @@ def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Ver
     shortfall = (intent.contracts - affordable) * cost
     transfer = None
     if leg.guards.auto_transfer and not snap.collateral.unified:
-        transfer = shortfall
+        transfer = shortfall * Decimal("1.001")  # headroom for the step rounding
     why = (
         f"free collateral {snap.collateral.free} affords {affordable} of {intent.contracts} "
         "contracts at 1x"

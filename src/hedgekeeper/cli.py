@@ -1,0 +1,215 @@
+"""`hedgekeeper run | status | check`: the commands a person types.
+
+Exit codes: 0 fine, 1 a runtime failure (venue unreachable, journal locked), 2 a configuration
+problem (one line per problem, naming the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from hedgekeeper import config, logs
+from hedgekeeper.config import ConfigError, Settings
+from hedgekeeper.journal import JournalLocked
+from hedgekeeper.venues.base import VenueError
+
+DEFAULT_NOTE = (
+    "hedgekeeper: no --config given, running the embedded default "
+    "(dry-run on the built-in simulated exchange; no keys, no network)"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hedgekeeper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument(
+        "--confirm-live",
+        action="store_true",
+        help="required (or HEDGEKEEPER_CONFIRM_LIVE=1) when mode = live",
+    )
+    status = sub.add_parser("status", help="exposure, position, target, drift, next action")
+    status.add_argument("--json", action="store_true")
+    check = sub.add_parser("check", help="validate the config and reach the venues")
+    for command in (run, status, check):
+        command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
+    return parser
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    found = []
+    for venue in settings.venues.values():
+        for name in ("api_key", "secret", "password"):
+            try:
+                value = venue.secret_value(name)
+            except OSError:
+                value = None
+            if value:
+                found.append(value)
+    return found
+
+
+def describe(settings: Settings) -> list[str]:
+    lines = [f"mode: {settings.mode}; journal: {settings.journal}"]
+    for leg in settings.legs:
+        sources = ", ".join(
+            f"wallet at {s.venue}" if s.venue else f"{s.amount} {leg.asset} {s.label}".strip()
+            for s in leg.spot
+        )
+        lines.append(
+            f"leg {leg.name}: hedge {leg.hedge_ratio:.0%} of {leg.asset} ({sources or 'nothing'}"
+            f"{', reserve ' + str(leg.reserve) if leg.reserve else ''}) with a short "
+            f"{leg.perp.symbol} on {leg.perp.venue} "
+            f"({settings.venues[leg.perp.venue].exchange}) at {leg.leverage}x"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = config.load(args.config)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    if args.command == "run" and settings.mode == "live":
+        for line in describe(settings):
+            print(line, file=sys.stderr)
+        if not config.live_confirmed(args.confirm_live):
+            print(
+                "mode: live trades real money: pass --confirm-live or set "
+                "HEDGEKEEPER_CONFIRM_LIVE=1 to start",
+                file=sys.stderr,
+            )
+            return 2
+    logs.configure(settings.log.level, settings.log.json_lines, secrets_of(settings))
+    try:
+        if args.command == "run":
+            if args.config is None:
+                print(DEFAULT_NOTE, file=sys.stderr, flush=True)
+            from hedgekeeper.supervisor import Daemon
+
+            return asyncio.run(Daemon(settings, args.duration).run())
+        if args.command == "status":
+            return asyncio.run(status(settings, args.json))
+        return asyncio.run(check(settings))
+    except JournalLocked as exc:
+        print(f"hedgekeeper: {exc}", file=sys.stderr)
+        return 1
+    except VenueError as exc:
+        print(f"hedgekeeper: venue error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+def _from_daemon(settings: Settings) -> dict[str, Any] | None:
+    """A running daemon knows more (guards, ages): ask it first."""
+    if not settings.ops.enabled or settings.ops.port == 0:
+        return None
+    url = f"http://{settings.ops.host}:{settings.ops.port}/status"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            data: dict[str, Any] = json.loads(reply.read())
+            data["source"] = "running daemon"
+            return data
+    except (OSError, ValueError):
+        return None
+
+
+async def _one_shot(settings: Settings) -> dict[str, Any]:
+    from hedgekeeper import guards
+    from hedgekeeper.engine import LegEngine
+    from hedgekeeper.journal import Journal
+    from hedgekeeper.metrics import Metrics
+    from hedgekeeper.reconcile import reconcile
+    from hedgekeeper.supervisor import build_venues
+
+    venues = build_venues(settings)
+    journal = Journal(settings.journal, lock=False)
+    legs = []
+    try:
+        for venue in venues.values():
+            await venue.open()
+        for leg in settings.legs:
+            engine = LegEngine(leg, venues, journal, Metrics())
+            await engine.start(readonly=True)
+            assert engine.feed is not None
+            snap = engine.feed.snapshot(engine.perp.now())
+            decision = reconcile(snap, leg)
+            engine.last = decision
+            entry = engine.status()
+            if decision.intents:
+                verdict = guards.check(snap, leg, decision.intents[0], guards.GuardState())
+                entry["would"] = (
+                    verdict.intent.reason if verdict.intent else f"hold ({verdict.reason})"
+                )
+            else:
+                entry["would"] = f"hold ({decision.reason})"
+            entry["state"] = "one-shot"
+            legs.append(entry)
+    finally:
+        for venue in venues.values():
+            await venue.close()
+        journal.close()
+    return {"mode": settings.mode, "source": "one-shot read", "legs": legs}
+
+
+async def status(settings: Settings, as_json: bool) -> int:
+    data = _from_daemon(settings) or await _one_shot(settings)
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(f"mode {data['mode']} ({data['source']})")
+    for leg in data["legs"]:
+        print(
+            f"  {leg['leg']}: {leg['state']}  exposure {leg['exposure']}  position "
+            f"{leg['position']}  target {leg['target']}  drift {leg['drift']}  mark {leg['mark']}"
+        )
+        print(f"    {leg.get('would') or leg['reason']}")
+    return 0
+
+
+async def check(settings: Settings) -> int:
+    from hedgekeeper.supervisor import build_venues
+
+    for line in describe(settings):
+        print(line)
+    venues = build_venues(settings)
+    try:
+        for venue in venues.values():
+            await venue.open()
+        for leg in settings.legs:
+            perp = venues[leg.perp.venue]
+            market = await perp.market(leg.perp.symbol)
+            account = await perp.settings(leg.perp.symbol)
+            position = await perp.position(leg.perp.symbol)
+            unit = market.quote if market.kind.value == "inverse" else market.base
+            print(
+                f"{leg.name}: market {market.symbol} {market.kind.value}, contract size "
+                f"{market.contract_size} {unit} per contract, step {market.amount_step}, "
+                f"min {market.min_amount}"
+            )
+            print(
+                f"{leg.name}: wallet {'unified' if account.unified else 'separate spot/contract'}"
+                f", leverage {account.leverage}x, margin {account.margin_mode}, position mode "
+                f"{'one-way' if account.one_way else 'hedge' if account.one_way is False else '?'}"
+                f", position {position.contracts}"
+            )
+    finally:
+        for venue in venues.values():
+            await venue.close()
+    print("check: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

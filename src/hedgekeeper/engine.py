@@ -1,0 +1,376 @@
+"""One leg's loop: watchers -> snapshot -> reconcile -> guards -> execute -> journal.
+
+Everything that remembers or waits lives here; everything that decides lives in `reconcile` and
+`guards`, which get a frozen snapshot and a frozen `GuardState` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from hedgekeeper import guards
+from hedgekeeper.config import LegConfig
+from hedgekeeper.domain import Decision, MarketSpec, Snapshot
+from hedgekeeper.executor import Executor, Outcome
+from hedgekeeper.feed import Feed
+from hedgekeeper.journal import Journal
+from hedgekeeper.metrics import Metrics
+from hedgekeeper.reconcile import exposure, reconcile
+from hedgekeeper.venues.base import SpotReading, Venue, VenueError
+from hedgekeeper.watch import watch_forever
+
+log = structlog.get_logger("hedgekeeper.engine")
+
+
+@dataclass
+class Memory:
+    """The shell's side of the guards: what happened before this decision."""
+
+    order_times: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+    failures: int = 0
+    in_flight: bool = False
+    expected_position: Decimal | None = None
+    expected_since: float = 0.0
+    halted: str | None = None
+    last_exposure: Decimal | None = None
+    exposure_confirmed: bool = False
+
+    def frozen(self, killed: bool) -> guards.GuardState:
+        return guards.GuardState(
+            order_times=tuple(self.order_times),
+            failures=self.failures,
+            in_flight=self.in_flight,
+            awaiting_position=self.expected_position is not None,
+            killed=killed,
+            halted=self.halted,
+            last_exposure=self.last_exposure,
+            exposure_confirmed=self.exposure_confirmed,
+        )
+
+
+class LegEngine:
+    def __init__(
+        self,
+        leg: LegConfig,
+        venues: dict[str, Venue],
+        journal: Journal,
+        metrics: Metrics,
+        killed: Callable[[], bool] = lambda: False,
+        position_grace: float = 30.0,
+    ) -> None:
+        self.leg = leg
+        self.venues = venues
+        self.perp = venues[leg.perp.venue]
+        self.journal = journal
+        self.metrics = metrics
+        self.killed = killed
+        self.position_grace = position_grace
+        self.memory = Memory()
+        self.executor = Executor(self.perp, journal, self.perp.now)
+        self.market: MarketSpec | None = None
+        self.feed: Feed | None = None
+        self.state = "starting"
+        self.why = "starting"
+        self.last: Decision | None = None
+        self.last_key: tuple[str, str | None, str] | None = None
+        self.under_hedged = False
+        self.settled = asyncio.Event()  # set when a step held with nothing new to read
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    async def start(self, readonly: bool = False) -> None:
+        """Load the market, put the perp at the leg's leverage (unless read-only), read all."""
+        self.market = await self.perp.market(self.leg.perp.symbol)
+        self.feed = Feed(self.leg, self.market)
+        if readonly:
+            settings = await self.perp.settings(self.market.symbol)
+        else:
+            settings = await self.perp.ensure_settings(
+                self.market.symbol, self.leg.leverage, self.leg.margin_mode
+            )
+        self.feed.apply(self.leg.perp.venue, settings)
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """A REST read of every input: the source of truth that streams only speed up."""
+        assert self.feed and self.market
+        symbol, asset = self.market.symbol, self.leg.asset
+        prices, position, collateral = await asyncio.gather(
+            self.perp.prices(symbol), self.perp.position(symbol), self.perp.collateral(symbol)
+        )
+        spots = await asyncio.gather(*(self.venues[v].spot(asset) for v in self.feed.spot_venues))
+        for reading in (prices, position, collateral):
+            self.feed.apply(self.leg.perp.venue, reading)
+        for venue, amount in zip(self.feed.spot_venues, spots, strict=True):
+            self.feed.apply(venue, SpotReading(asset, amount))
+
+    async def collect_funding(self) -> None:
+        assert self.market
+        since = self.journal.last_funding_ts(self.leg.name)
+        for event in await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6):
+            if self.journal.funding(self.leg.name, event):
+                self.metrics.funding(self.leg.name, event.amount)
+
+    # ---- the decision -----------------------------------------------------------------------
+
+    async def step(self) -> Outcome | None:
+        """One decision; returns the outcome of the order it placed, if any."""
+        assert self.feed
+        now = self.perp.now()
+        if gaps := self.feed.missing():
+            return self._hold("degraded", f"waiting for {', '.join(gaps)}", "stale_data")
+        snap = self.feed.snapshot(now)
+        if guards.stale(snap, self.leg) is not None:
+            # A quiet stream is not proof of a dead one: the REST truth decides (SPEC §2).
+            try:
+                await self.refresh()
+            except VenueError as exc:
+                log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
+            snap = self.feed.snapshot(self.perp.now())
+        self._settle_expected(snap)
+        decision = reconcile(snap, self.leg)
+        self.last = decision
+        if decision.plan:
+            p = decision.plan
+            ratio = (
+                (-p.position * snap.market.coin_per_contract(p.mark) / p.exposure)
+                if p.exposure > 0
+                else None
+            )
+            self.metrics.observe_plan(
+                self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
+            )
+        self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
+        if decision.holds:
+            why = guards.stale(snap, self.leg)
+            if why:
+                return self._hold("degraded", why, "stale_data", decision)
+            self.memory.last_exposure = decision.plan.exposure if decision.plan else None
+            return self._hold("live", decision.reason, None, decision)
+        verdict = guards.check(
+            snap, self.leg, decision.intents[0], self.memory.frozen(self.killed())
+        )
+        if verdict.confirm:
+            return await self._confirm(snap, decision)
+        self.memory.exposure_confirmed = False
+        self.under_hedged = verdict.under_hedged
+        if verdict.transfer is not None and await self._top_up(snap, verdict.transfer):
+            return self._hold("live", "moved collateral for the next order", "margin", decision)
+        if verdict.intent is None:
+            state = "degraded" if verdict.degraded else self._blocked_state(verdict.guard)
+            return self._hold(state, verdict.reason, verdict.guard, decision)
+        if verdict.guard:
+            self._trip(verdict.guard, verdict.reason)
+        self.memory.last_exposure = decision.plan.exposure if decision.plan else None
+        self._journal("trade", verdict.intent.reason, decision, verdict.guard)
+        return await self._execute(snap, verdict.intent)
+
+    def _blocked_state(self, guard: str | None) -> str:
+        if guard in ("kill_switch",):
+            return "killed"
+        if guard == "circuit_breaker":
+            return "halted"
+        if guard == "in_flight":
+            return "live"
+        return "guarded"
+
+    async def _confirm(self, snap: Snapshot, decision: Decision) -> Outcome | None:
+        """The glitch guard: a big jump in X is believed only after a fresh REST read agrees."""
+        assert self.feed and decision.plan
+        self._trip("glitch", f"exposure {decision.plan.exposure}: confirming with a REST read")
+        try:
+            await self.refresh()
+        except VenueError as exc:
+            return self._hold("degraded", f"could not confirm exposure: {exc}", "glitch", decision)
+        fresh = exposure(self.feed.snapshot(self.perp.now()), self.leg)
+        jump = decision.plan.exposure
+        if abs(fresh - jump) <= self.leg.guards.glitch_fraction * max(jump, Decimal("1e-12")):
+            self.memory.exposure_confirmed = True
+            log.info("exposure_confirmed", leg=self.leg.name, exposure=str(fresh))
+            return await self.step()
+        log.warning("glitch_ignored", leg=self.leg.name, seen=str(jump), fresh=str(fresh))
+        return self._hold("live", f"ignored a glitch: X read {jump}, REST says {fresh}", "glitch")
+
+    async def _execute(self, snap: Snapshot, intent: Any) -> Outcome | None:
+        self.memory.in_flight = True
+        self.memory.order_times.append(snap.now)
+        try:
+            outcome = await self.executor.execute(intent)
+        except VenueError as exc:
+            outcome = None
+            self._failed(f"order failed: {exc}")
+        finally:
+            self.memory.in_flight = False
+        if outcome is None:
+            return None
+        self.metrics.order(self.leg.name, outcome.state.value)
+        if outcome.failed:
+            self._failed(f"{outcome.state.value}: {outcome.message}")
+        else:
+            self.memory.failures = 0
+        if outcome.filled:
+            self.memory.expected_position = snap.position.contracts + outcome.filled
+            self.memory.expected_since = self.perp.now()
+            with contextlib.suppress(VenueError):
+                await self.refresh()
+        return outcome
+
+    def _settle_expected(self, snap: Snapshot) -> None:
+        """After a fill, decide nothing until the position shows it (or a grace period ends)."""
+        expected = self.memory.expected_position
+        if expected is None:
+            return
+        if snap.position.contracts == expected:
+            self.memory.expected_position = None
+        elif snap.now - self.memory.expected_since > self.position_grace:
+            self.journal.event(
+                snap.now,
+                self.leg.name,
+                "position_mismatch",
+                f"expected {expected}, exchange says {snap.position.contracts}",
+            )
+            log.warning(
+                "position_mismatch",
+                leg=self.leg.name,
+                expected=str(expected),
+                actual=str(snap.position.contracts),
+            )
+            self.memory.expected_position = None
+
+    def _failed(self, why: str) -> None:
+        self.memory.failures += 1
+        if self.memory.failures >= self.leg.guards.breaker_failures and not self.memory.halted:
+            self.memory.halted = f"{self.memory.failures} failures in a row, last: {why}"
+            self._trip("circuit_breaker", self.memory.halted)
+
+    async def _top_up(self, snap: Snapshot, amount: Decimal) -> bool:
+        """Move spot coin to the derivatives wallet (X is unchanged); True when it moved."""
+        spot = next((h.amount for h in snap.spot if h.source == self.leg.perp.venue), Decimal(0))
+        amount = min(amount, spot)
+        if amount <= 0 or not self.leg.guards.auto_transfer:
+            return False
+        try:
+            await self.perp.transfer_to_derivatives(self.leg.asset, amount)
+            state, message = "done", "spot -> derivatives for margin"
+        except VenueError as exc:
+            state, message = "failed", str(exc)
+        self.journal.transfer(snap.now, self.leg.name, self.leg.asset, amount, state, message)
+        log.info("transfer", leg=self.leg.name, amount=str(amount), state=state)
+        with contextlib.suppress(VenueError):
+            await self.refresh()
+        return state == "done"
+
+    # ---- reporting --------------------------------------------------------------------------
+
+    def _trip(self, guard: str, why: str) -> None:
+        self.metrics.guard_trip(self.leg.name, guard)
+        assert self.feed
+        self.journal.event(self.perp.now(), self.leg.name, f"guard:{guard}", why)
+        log.warning("guard_tripped", leg=self.leg.name, guard=guard, reason=why)
+
+    def _hold(
+        self, state: str, why: str, guard: str | None, decision: Decision | None = None
+    ) -> Outcome | None:
+        """Record a hold; returns None so `return self._hold(...)` reads as 'no order'."""
+        changed = (state, guard) != (self.state, self.last_key[1] if self.last_key else None)
+        if guard and guard != "in_flight" and changed:
+            self._trip(guard, why)
+        self.state, self.why = state, why
+        self.metrics.leg_state(self.leg.name, state)
+        self._journal("hold", why, decision, guard)
+        return None
+
+    def _journal(self, action: str, why: str, decision: Decision | None, guard: str | None) -> None:
+        """Trades always; holds only when their kind changes, so months of holds stay small."""
+        key = (action, guard, why.split(":")[0])
+        if action == "hold" and key == self.last_key:
+            return
+        self.last_key = key
+        plan = decision.plan if decision else None
+        self.journal.decision(self.perp.now(), self.leg.name, action, why, plan, guard)
+        log.info("decision", leg=self.leg.name, action=action, guard=guard, reason=why)
+
+    def status(self) -> dict[str, Any]:
+        plan = self.last.plan if self.last else None
+        ages = self.feed.ages(self.perp.now()) if self.feed else {}
+        return {
+            "leg": self.leg.name,
+            "state": self.state,
+            "reason": self.why,
+            "symbol": self.leg.perp.symbol,
+            "hedge_ratio": str(self.leg.hedge_ratio),
+            "exposure": str(plan.exposure) if plan else None,
+            "target": str(plan.target) if plan else None,
+            "position": str(plan.position) if plan else None,
+            "drift": str(plan.drift) if plan else None,
+            "mark": str(plan.mark) if plan else None,
+            "under_hedged": self.under_hedged,
+            "halted": self.memory.halted,
+            "data_age_seconds": {k: round(v, 3) for k, v in ages.items()},
+            "funding_total": str(self.journal.funding_total(self.leg.name)),
+        }
+
+    def healthy(self) -> tuple[bool, str]:
+        if self.state != "live":
+            return False, f"{self.leg.name}: {self.state}: {self.why}"
+        return True, "ok"
+
+    # ---- the loop ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, rest_interval: float) -> None:
+        """Watch, and decide after every change; a REST read every `rest_interval` seconds."""
+        assert self.feed and self.market
+        feed = self.feed
+        loop = asyncio.get_running_loop()
+        async with asyncio.TaskGroup() as tasks:
+            watcher = tasks.create_task(
+                watch_forever(
+                    self.perp,
+                    self.market.symbol,
+                    self.leg.asset,
+                    feed,
+                    self.metrics,
+                    self.refresh,
+                    stop,
+                )
+            )
+            last_rest = loop.time()
+            while not stop.is_set():
+                woke = asyncio.ensure_future(feed.changed.wait())
+                stopping = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait(
+                    {woke, stopping}, timeout=rest_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                woke.cancel()
+                stopping.cancel()
+                if stop.is_set():
+                    break
+                feed.changed.clear()
+                if not done or loop.time() - last_rest >= rest_interval:
+                    last_rest = loop.time()
+                    await self._periodic()
+                outcome = await self._guarded_step()
+                if outcome is None and not feed.changed.is_set():
+                    self.settled.set()
+            watcher.cancel()
+
+    async def _periodic(self) -> None:
+        try:
+            await self.refresh()
+            await self.collect_funding()
+        except VenueError as exc:
+            log.warning("rest_refresh_failed", leg=self.leg.name, error=str(exc))
+
+    async def _guarded_step(self) -> Outcome | None:
+        try:
+            return await self.step()
+        except VenueError as exc:
+            return self._hold("degraded", f"venue error: {exc}", "venue")

@@ -1,0 +1,293 @@
+"""The SQLite journal: the daemon's memory across crashes, and its single-instance lock.
+
+An intent is committed before its order is sent, with a client order id derived from the intent's
+row id, so after any crash the daemon can ask the exchange about exactly the orders it may have
+sent. WAL mode keeps readers (`status`) from blocking the writer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from hedgekeeper.domain import FundingEvent, Intent, OrderReport, OrderState, Plan, Side
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, action TEXT NOT NULL,
+  reason TEXT NOT NULL, guard TEXT, exposure TEXT, target TEXT, position TEXT, drift TEXT,
+  mark TEXT);
+CREATE TABLE IF NOT EXISTS intents (
+  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, symbol TEXT NOT NULL,
+  side TEXT NOT NULL, contracts TEXT NOT NULL, reduce_only INTEGER NOT NULL, limit_price TEXT,
+  client_id TEXT UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+  id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL REFERENCES intents(id), ts REAL NOT NULL,
+  exchange_id TEXT, state TEXT NOT NULL, filled TEXT NOT NULL, average_price TEXT,
+  fee TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fills (
+  id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL UNIQUE REFERENCES intents(id),
+  ts REAL NOT NULL, leg TEXT NOT NULL, contracts TEXT NOT NULL, price TEXT, fee TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS funding (
+  id INTEGER PRIMARY KEY, leg TEXT NOT NULL, symbol TEXT NOT NULL, ts REAL NOT NULL,
+  amount TEXT NOT NULL, rate TEXT, UNIQUE (leg, symbol, ts));
+CREATE TABLE IF NOT EXISTS transfers (
+  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, asset TEXT NOT NULL,
+  amount TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+
+class JournalLocked(Exception):
+    """Another daemon holds this journal: two daemons on one account would double every order."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIntent:
+    id: int
+    client_id: str
+    leg: str
+    symbol: str
+    side: Side
+    contracts: Decimal
+    state: OrderState
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class Journal:
+    def __init__(self, path: Path, *, lock: bool = True) -> None:
+        self.path = path
+        self._lock_file: IO[str] | None = self._acquire(path) if lock else None
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # an intent must be on disk before its order
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(SCHEMA)
+        self.prefix = self._instance_prefix()
+
+    @staticmethod
+    def _acquire(path: Path) -> IO[str]:
+        lock_path = Path(f"{path}.lock")
+        handle = lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise JournalLocked(
+                f"journal {path} is locked by another hedgekeeper (pid {holder}, lock file "
+                f"{lock_path}): one daemon per account; stop the other one first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _instance_prefix(self) -> str:
+        """Random per journal, so client ids never collide across journals on one account."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='prefix'").fetchone()
+            if row:
+                return str(row[0])
+            prefix = secrets.token_hex(3)
+            db.execute("INSERT INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
+            return prefix
+
+    # ---- intents and orders ---------------------------------------------------------------
+
+    def open_intent(self, intent: Intent, ts: float) -> OpenIntent:
+        """Commit the intent and its client id; only after this may the order be sent."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO intents (ts, leg, symbol, side, contracts, reduce_only, limit_price,"
+                " state, reason, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    ts,
+                    intent.leg,
+                    intent.symbol,
+                    intent.side.value,
+                    str(intent.contracts),
+                    int(intent.reduce_only),
+                    _str(intent.limit_price),
+                    OrderState.PENDING.value,
+                    intent.reason,
+                    ts,
+                ),
+            )
+            row_id = int(cur.lastrowid or 0)
+            client_id = f"hk{self.prefix}{row_id:010d}"
+            db.execute("UPDATE intents SET client_id=? WHERE id=?", (client_id, row_id))
+        return OpenIntent(
+            row_id,
+            client_id,
+            intent.leg,
+            intent.symbol,
+            intent.side,
+            intent.contracts,
+            OrderState.PENDING,
+        )
+
+    def mark(self, intent: OpenIntent, state: OrderState, ts: float) -> None:
+        self.db.execute(
+            "UPDATE intents SET state=?, updated=? WHERE id=?", (state.value, ts, intent.id)
+        )
+
+    def record(self, intent: OpenIntent, report: OrderReport) -> Decimal:
+        """Journal the exchange's report; on a final one, the signed fill. Returns the fill."""
+        signed = report.filled if intent.side is Side.BUY else -report.filled
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO orders (intent_id, ts, exchange_id, state, filled, average_price,"
+                " fee, message) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    intent.id,
+                    report.ts,
+                    report.exchange_id,
+                    report.state.value,
+                    str(report.filled),
+                    _str(report.average_price),
+                    str(report.fee),
+                    report.message,
+                ),
+            )
+            db.execute(
+                "UPDATE intents SET state=?, updated=? WHERE id=?",
+                (report.state.value, report.ts, intent.id),
+            )
+            if report.state.final and report.filled > 0:
+                db.execute(
+                    "INSERT OR IGNORE INTO fills (intent_id, ts, leg, contracts, price, fee)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (
+                        intent.id,
+                        report.ts,
+                        intent.leg,
+                        str(signed),
+                        _str(report.average_price),
+                        str(report.fee),
+                    ),
+                )
+        return signed if report.state.final else Decimal(0)
+
+    def unfinished(self) -> list[OpenIntent]:
+        """Intents that may have reached the exchange without our knowing how they ended."""
+        final = tuple(s.value for s in OrderState if s.final)
+        rows = self.db.execute(
+            "SELECT id, client_id, leg, symbol, side, contracts, state FROM intents"
+            f" WHERE state NOT IN ({','.join('?' * len(final))}) ORDER BY id",
+            final,
+        ).fetchall()
+        return [
+            OpenIntent(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]))
+            for r in rows
+        ]
+
+    # ---- decisions, funding, events -------------------------------------------------------
+
+    def decision(
+        self, ts: float, leg: str, action: str, reason: str, plan: Plan | None, guard: str | None
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO decisions (ts, leg, action, reason, guard, exposure, target, position,"
+            " drift, mark) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                ts,
+                leg,
+                action,
+                reason,
+                guard,
+                *(
+                    (
+                        str(plan.exposure),
+                        str(plan.target),
+                        str(plan.position),
+                        str(plan.drift),
+                        str(plan.mark),
+                    )
+                    if plan
+                    else (None,) * 5
+                ),
+            ),
+        )
+
+    def funding(self, leg: str, event: FundingEvent) -> bool:
+        """Record a funding payment once; returns False when it was already journaled."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO funding (leg, symbol, ts, amount, rate) VALUES (?,?,?,?,?)",
+            (leg, event.symbol, event.ts, str(event.amount), _str(event.rate)),
+        )
+        return cur.rowcount == 1
+
+    def funding_total(self, leg: str) -> Decimal:
+        rows = self.db.execute("SELECT amount FROM funding WHERE leg=?", (leg,)).fetchall()
+        return sum((Decimal(r[0]) for r in rows), Decimal(0))
+
+    def last_funding_ts(self, leg: str) -> float | None:
+        row = self.db.execute("SELECT MAX(ts) FROM funding WHERE leg=?", (leg,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def transfer(
+        self, ts: float, leg: str, asset: str, amount: Decimal, state: str, message: str
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO transfers (ts, leg, asset, amount, state, message) VALUES (?,?,?,?,?,?)",
+            (ts, leg, asset, str(amount), state, message),
+        )
+
+    def event(self, ts: float, leg: str | None, kind: str, detail: str) -> None:
+        self.db.execute(
+            "INSERT INTO events (ts, leg, kind, detail) VALUES (?,?,?,?)", (ts, leg, kind, detail)
+        )
+
+    def filled_position(self, leg: str) -> Decimal:
+        """The sum of all journaled fills: what the position should be if it started flat."""
+        rows = self.db.execute("SELECT contracts FROM fills WHERE leg=?", (leg,)).fetchall()
+        return sum((Decimal(r[0]) for r in rows), Decimal(0))
+
+    def count(self, table: str) -> int:
+        if table not in {
+            "decisions",
+            "intents",
+            "orders",
+            "fills",
+            "funding",
+            "transfers",
+            "events",
+        }:
+            raise ValueError(f"no journal table {table!r}")
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -1,0 +1,167 @@
+"""Process plumbing: venues, legs, signals, the kill switch, sd_notify, the ops server, shutdown.
+
+The daemon's wiring reads top to bottom in `Daemon.run`; each component gets only what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from hedgekeeper.config import Settings
+from hedgekeeper.engine import LegEngine
+from hedgekeeper.journal import Journal
+from hedgekeeper.metrics import Metrics
+from hedgekeeper.notify import Notifier
+from hedgekeeper.ops import OpsServer
+from hedgekeeper.venues.base import Venue
+from hedgekeeper.venues.paper import PaperVenue
+from hedgekeeper.venues.registry import make_venue
+
+log = structlog.get_logger("hedgekeeper")
+
+SHUTDOWN_GRACE = 8.0  # seconds for the order in flight; systemd and Docker allow 10
+
+
+class KillSwitch:
+    """Halts all trading, not the daemon: a file that exists, or SIGUSR1 (SIGUSR2 resumes)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.by_signal = False
+
+    def __call__(self) -> bool:
+        return self.by_signal or (self.path is not None and self.path.exists())
+
+
+def build_venues(settings: Settings) -> dict[str, Venue]:
+    """Only venues a leg uses; in dry-run every exchange other than the sim is paper-wrapped."""
+    used = {leg.perp.venue for leg in settings.legs}
+    used |= {s.venue for leg in settings.legs for s in leg.spot if s.venue}
+    venues: dict[str, Venue] = {}
+    for name in sorted(used):
+        cfg = settings.venues[name]
+        venue = make_venue(name, cfg, settings.mode)
+        if settings.mode == "dry-run" and cfg.exchange != "sim":
+            venue = PaperVenue(venue)
+        venues[name] = venue
+    return venues
+
+
+class Daemon:
+    def __init__(self, settings: Settings, duration: float | None = None) -> None:
+        self.settings = settings
+        self.duration = duration
+        self.stop = asyncio.Event()
+        self.kill = KillSwitch(settings.kill_file)
+        self.metrics = Metrics()
+        self.notifier = Notifier()
+        self.engines: list[LegEngine] = []
+        self.ops_port: int | None = None
+        self.venues: dict[str, Venue] = {}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "mode": self.settings.mode,
+            "kill_switch": self.kill(),
+            "legs": [e.status() for e in self.engines],
+        }
+
+    def health(self) -> tuple[bool, str]:
+        if not self.engines:
+            return False, "starting"
+        bad = [why for ok, why in (e.healthy() for e in self.engines) if not ok]
+        return (not bad, "; ".join(bad) or "ok")
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{e.leg.name} {e.state} pos {e.status()['position']} target {e.status()['target']}"
+            for e in self.engines
+        )
+
+    async def run(self) -> int:
+        journal = Journal(self.settings.journal)
+        self.venues = venues = build_venues(self.settings)
+        self._signals()
+        try:
+            for venue in venues.values():
+                await venue.open()
+            self.engines = [
+                LegEngine(leg, venues, journal, self.metrics, self.kill)
+                for leg in self.settings.legs
+            ]
+            for engine in self.engines:
+                await engine.start()
+            for engine in self.engines:  # crash recovery before any new decision
+                for outcome in await engine.executor.recover():
+                    log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
+                await engine.refresh()
+            ops = await self._ops()
+            self.notifier.ready(self.summary())
+            log.info(
+                "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
+            )
+            async with asyncio.TaskGroup() as tasks:
+                clocks = [tasks.create_task(c()) for c in self._clocks(venues)]
+                legs = [
+                    tasks.create_task(
+                        e.run(self.stop, self.settings.venues[e.leg.perp.venue].rest_interval)
+                    )
+                    for e in self.engines
+                ]
+                tasks.create_task(self._heartbeat())
+                await self.stop.wait()
+                self.notifier.stopping("stopping: finishing the order in flight")
+                log.info("daemon_stopping")
+                _, pending = await asyncio.wait(legs, timeout=SHUTDOWN_GRACE)
+                for task in [*pending, *clocks]:
+                    task.cancel()
+            if ops is not None:
+                await ops.stop()
+        finally:
+            for venue in venues.values():
+                with contextlib.suppress(Exception):
+                    await venue.close()
+            journal.close()
+            self.notifier.close()
+        log.info("daemon_stopped")
+        return 0
+
+    def _signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stop.set)
+        loop.add_signal_handler(signal.SIGINT, self.stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, self._kill, True)
+        loop.add_signal_handler(signal.SIGUSR2, self._kill, False)
+        if self.duration is not None:
+            loop.call_later(self.duration, self.stop.set)
+
+    def _kill(self, on: bool) -> None:
+        self.kill.by_signal = on
+        log.warning("kill_switch", on=on, by="signal")
+
+    async def _ops(self) -> OpsServer | None:
+        cfg = self.settings.ops
+        if not cfg.enabled:
+            return None
+        server = OpsServer(cfg.host, cfg.port, self.health, self.status, self.metrics)
+        self.ops_port = await server.start()
+        return server
+
+    def _clocks(self, venues: dict[str, Venue]) -> list[Callable[[], Any]]:
+        return [v.run_clock for v in venues.values() if hasattr(v, "run_clock")]
+
+    async def _heartbeat(self) -> None:
+        """WATCHDOG=1 from the main loop, so a stuck event loop gets the unit restarted."""
+        interval = min(self.notifier.watchdog_interval() or 5.0, 5.0)
+        while not self.stop.is_set():
+            self.notifier.watchdog()
+            self.notifier.status(self.summary())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval)
