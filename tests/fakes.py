@@ -102,3 +102,31 @@ def snapshot(
         prices=Prices(D(mark), ts),
         settings=AccountSettings(D(leverage), "cross", True, unified, ts),
     )
+
+
+class FaultyVenue:
+    """Wraps a venue and injects order-path faults: the ways an exchange leaves us guessing."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.place_faults: list[tuple[Exception, bool]] = []  # (error, executed before raising)
+        self.lookup_faults: list[Exception] = []
+        self.placed: list[Any] = []
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
+
+    async def place(self, request: Any) -> Any:
+        self.placed.append(request)
+        if self.place_faults:
+            error, executed = self.place_faults.pop(0)
+            if executed:
+                await self.inner.place(request)
+            raise error
+        return await self.inner.place(request)
+
+    async def order(self, symbol: str, client_id: str) -> Any:
+        if self.lookup_faults:
+            raise self.lookup_faults.pop(0)
+        return await self.inner.order(symbol, client_id)

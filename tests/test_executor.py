@@ -1,0 +1,99 @@
+"""The executor: one idempotent order per intent, settled by client id when the answer is lost."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from hedgekeeper.config import SimConfig
+from hedgekeeper.domain import Intent, OrderRequest, OrderState, Side
+from hedgekeeper.executor import Executor
+from hedgekeeper.journal import Journal
+from hedgekeeper.venues.base import InsufficientMargin, OutcomeUnknown, VenueUnavailable
+from hedgekeeper.venues.sim import SimVenue
+from tests.fakes import FaultyVenue
+
+D = Decimal
+SYMBOL = "BTC/USD:BTC"
+
+
+def sell(contracts: str = "1000") -> Intent:
+    return Intent("btc", SYMBOL, Side.SELL, D(contracts), False, None, "test sell")
+
+
+@pytest.fixture
+def venue() -> FaultyVenue:
+    return FaultyVenue(SimVenue("sim", SimConfig(steps=5)))
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "j.sqlite")
+
+
+def executor(venue: FaultyVenue, journal: Journal) -> Executor:
+    return Executor(venue, journal, venue.now, lookup_attempts=3, lookup_delay=0)  # type: ignore[arg-type]
+
+
+async def test_a_plain_fill_is_journaled_with_its_intent(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    outcome = await executor(venue, journal).execute(sell())
+    assert outcome.state is OrderState.FILLED and outcome.filled == D(-1000)
+    assert venue.placed[0].client_id == outcome.client_id
+    assert journal.filled_position("btc") == D(-1000) == venue.exchange.position(SYMBOL).contracts
+
+
+async def test_a_timeout_after_execution_is_found_by_client_id_and_not_resent(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    venue.place_faults.append((OutcomeUnknown("timed out"), True))
+    outcome = await executor(venue, journal).execute(sell())
+    assert outcome.state is OrderState.FILLED and outcome.filled == D(-1000)
+    assert len(venue.placed) == 1 and len(venue.exchange.orders) == 1
+    assert journal.unfinished() == []
+
+
+async def test_a_request_that_never_arrived_is_settled_as_rejected(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    venue.place_faults.append((VenueUnavailable("502"), False))
+    outcome = await executor(venue, journal).execute(sell())
+    assert outcome.state is OrderState.REJECTED and "never placed" in outcome.message
+    assert venue.exchange.orders == () and journal.unfinished() == []
+
+
+async def test_lookups_that_fail_leave_the_order_unknown_and_open(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    venue.place_faults.append((OutcomeUnknown("timed out"), True))
+    venue.lookup_faults.extend([VenueUnavailable("down")] * 3)
+    outcome = await executor(venue, journal).execute(sell())
+    assert outcome.state is OrderState.UNKNOWN and outcome.failed
+    assert [o.client_id for o in journal.unfinished()] == [outcome.client_id]
+    # Recovery later settles it from the exchange, without sending anything new.
+    [recovered] = await executor(venue, journal).recover()
+    assert recovered.state is OrderState.FILLED and len(venue.placed) == 1
+
+
+async def test_a_rejection_is_final(venue: FaultyVenue, journal: Journal) -> None:
+    venue.place_faults.append((InsufficientMargin("110007 not enough", "110007"), False))
+    outcome = await executor(venue, journal).execute(sell())
+    assert outcome.state is OrderState.REJECTED and "110007" in outcome.message
+    assert journal.unfinished() == []
+
+
+async def test_recovery_settles_intents_written_before_a_crash(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    # Crash 1: intent written, request never sent. Crash 2: sent and filled, answer lost.
+    never_sent = journal.open_intent(sell("500"), venue.now())
+    sent = journal.open_intent(sell("700"), venue.now())
+    await venue.inner.place(OrderRequest(SYMBOL, Side.SELL, D(700), False, None, sent.client_id))
+    outcomes = {o.client_id: o for o in await executor(venue, journal).recover()}
+    assert outcomes[never_sent.client_id].state is OrderState.REJECTED
+    assert outcomes[sent.client_id].state is OrderState.FILLED
+    assert journal.filled_position("btc") == D(-700) == venue.exchange.position(SYMBOL).contracts
+    assert venue.placed == []  # recovery only looks; it never re-sends

@@ -1,0 +1,99 @@
+"""The journal: intents before orders, client ids from row ids, the instance lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from hedgekeeper.domain import Intent, OrderReport, OrderState, Side
+from hedgekeeper.journal import Journal, JournalLocked
+
+D = Decimal
+
+
+def intent(side: Side = Side.SELL, contracts: str = "100") -> Intent:
+    return Intent("btc", "BTC/USD:BTC", side, D(contracts), side is Side.BUY, None, "test")
+
+
+def test_client_ids_derive_from_the_row_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    first = journal.open_intent(intent(), 1.0)
+    assert first.client_id == f"hk{journal.prefix}{first.id:010d}"
+    assert first.client_id.isalnum() and len(first.client_id) <= 32  # okx's clOrdId limit
+    journal.close()
+    again = Journal(path)
+    second = again.open_intent(intent(), 2.0)
+    assert second.id == first.id + 1 and second.client_id.startswith(f"hk{journal.prefix}")
+    assert [o.client_id for o in again.unfinished()] == [first.client_id, second.client_id]
+    again.close()
+
+
+def test_two_journals_never_share_client_ids(tmp_path: Path) -> None:
+    a, b = Journal(tmp_path / "a.sqlite"), Journal(tmp_path / "b.sqlite")
+    assert a.open_intent(intent(), 1).client_id != b.open_intent(intent(), 1).client_id
+
+
+def test_a_final_report_closes_the_intent_and_books_a_signed_fill(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    sell = journal.open_intent(intent(Side.SELL, "100"), 1)
+    buy = journal.open_intent(intent(Side.BUY, "40"), 2)
+    filled = OrderReport(sell.client_id, OrderState.FILLED, D(100), D(65000), D("0.0001"), 3)
+    assert journal.record(sell, filled) == D(-100)
+    part = OrderReport(buy.client_id, OrderState.PARTIAL, D(30), D(64000), D(0), 4)
+    assert journal.record(buy, part) == D(30)
+    assert journal.filled_position("btc") == D(-70)
+    assert journal.unfinished() == []
+    assert journal.count("orders") == 2 and journal.count("fills") == 2
+
+
+def test_an_open_report_books_no_fill(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    sell = journal.open_intent(intent(), 1)
+    report = OrderReport(sell.client_id, OrderState.OPEN, D(0), None, D(0), 2)
+    assert journal.record(sell, report) == 0
+    assert [o.state for o in journal.unfinished()] == [OrderState.OPEN]
+
+
+def test_funding_is_recorded_once(tmp_path: Path) -> None:
+    from hedgekeeper.domain import FundingEvent
+
+    journal = Journal(tmp_path / "j.sqlite")
+    event = FundingEvent("BTC/USD:BTC", D("0.0001"), 100.0, D("0.0001"))
+    assert journal.funding("btc", event) is True
+    assert journal.funding("btc", event) is False
+    assert journal.funding_total("btc") == D("0.0001")
+    assert journal.last_funding_ts("btc") == 100.0
+
+
+def test_a_second_journal_on_the_same_file_is_refused_naming_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    holder = Journal(path)
+    with pytest.raises(JournalLocked, match=r"j\.sqlite\.lock"):
+        Journal(path)
+    holder.close()
+    Journal(path).close()  # free again once the holder is gone
+
+
+def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    holder = Journal(path)
+    code = (
+        "import sys; from pathlib import Path; from hedgekeeper.journal import Journal, "
+        "JournalLocked\ntry:\n Journal(Path(sys.argv[1]))\nexcept JournalLocked as e:\n "
+        "print(e); sys.exit(3)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 3 and "locked by another hedgekeeper" in done.stdout
+    holder.close()
+
+
+def test_unknown_table_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no journal table"):
+        Journal(tmp_path / "j.sqlite").count("intents; DROP TABLE intents")
