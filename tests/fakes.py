@@ -130,3 +130,76 @@ class FaultyVenue:
         if self.lookup_faults:
             raise self.lookup_faults.pop(0)
         return await self.inner.order(symbol, client_id)
+
+
+def sim_config(**overrides: Any) -> Any:
+    """A small deterministic sim: 2 BTC collateral, no spot, no events, no funding."""
+    from hedgekeeper.config import SimConfig
+
+    data: dict[str, Any] = {
+        "steps": 48,
+        "spot": {"BTC": "0"},
+        "derivatives": {"BTC": "2", "USDT": "100000"},
+        "funding_rate": "0",
+        "volatility": "0",
+    }
+    data.update(overrides)
+    return SimConfig.model_validate(data)
+
+
+class Rig:
+    """One leg engine on an in-process sim venue, with its journal and metrics: the real shell
+    and core, minus the process, so a test can step it and look at everything."""
+
+    def __init__(self, tmp_path: Any, venue: Any = None, **leg_overrides: Any) -> None:
+        from hedgekeeper.engine import LegEngine
+        from hedgekeeper.journal import Journal
+        from hedgekeeper.metrics import Metrics
+        from hedgekeeper.venues.sim import SimVenue
+
+        self.sim = SimVenue("ex", sim_config())
+        self.venue = venue(self.sim) if venue else self.sim
+        self.journal = Journal(tmp_path / "journal.sqlite")
+        self.metrics = Metrics()
+        self.kill = False
+        cfg = {"guards": {"orders_per_minute": 1000}, **leg_overrides}
+        self.leg = leg(**cfg)
+        self.engine = LegEngine(
+            self.leg, {"ex": self.venue}, self.journal, self.metrics, lambda: self.kill
+        )
+        self.engine.executor.lookup_delay = 0
+
+    @property
+    def ex(self) -> Any:
+        return self.sim.exchange
+
+    async def start(self) -> Rig:
+        await self.engine.start()
+        return self
+
+    async def step(self) -> Any:
+        await self.engine.refresh()
+        return await self.engine.step()
+
+    async def settle(self, limit: int = 20) -> None:
+        """Step until the engine holds twice in a row (a transfer is a hold before an order)."""
+        quiet = 0
+        for _ in range(limit):
+            quiet = quiet + 1 if await self.step() is None else 0
+            if quiet == 2:
+                return
+        raise AssertionError("the engine kept trading")
+
+    def position(self) -> Decimal:
+        return Decimal(self.ex.position(self.leg.perp.symbol).contracts)
+
+    def trips(self, guard: str) -> float:
+        text = self.metrics.render().decode()
+        for line in text.splitlines():
+            if (
+                line.startswith("hedgekeeper_guard_trips_total{")
+                and f'guard="{guard}"' in line
+                and 'leg="btc"' in line
+            ):
+                return float(line.split()[-1])
+        return 0.0

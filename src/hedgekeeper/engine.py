@@ -171,6 +171,8 @@ class LegEngine:
             self._trip(verdict.guard, verdict.reason)
         self.memory.last_exposure = decision.plan.exposure if decision.plan else None
         self._journal("trade", verdict.intent.reason, decision, verdict.guard)
+        self.state, self.why = "live", verdict.intent.reason
+        self.metrics.leg_state(self.leg.name, self.state)
         return await self._execute(snap, verdict.intent)
 
     def _blocked_state(self, guard: str | None) -> str:
@@ -249,7 +251,8 @@ class LegEngine:
         self.memory.failures += 1
         if self.memory.failures >= self.leg.guards.breaker_failures and not self.memory.halted:
             self.memory.halted = f"{self.memory.failures} failures in a row, last: {why}"
-            self._trip("circuit_breaker", self.memory.halted)
+            self.journal.event(self.perp.now(), self.leg.name, "halted", self.memory.halted)
+            log.error("leg_halted", leg=self.leg.name, reason=self.memory.halted)
 
     async def _top_up(self, snap: Snapshot, amount: Decimal) -> bool:
         """Move spot coin to the derivatives wallet (X is unchanged); True when it moved."""
@@ -281,7 +284,7 @@ class LegEngine:
     ) -> Outcome | None:
         """Record a hold; returns None so `return self._hold(...)` reads as 'no order'."""
         changed = (state, guard) != (self.state, self.last_key[1] if self.last_key else None)
-        if guard and guard != "in_flight" and changed:
+        if guard and guard not in ("in_flight", "glitch") and changed:  # glitch trips itself
             self._trip(guard, why)
         self.state, self.why = state, why
         self.metrics.leg_state(self.leg.name, state)

@@ -174,8 +174,9 @@ def check(snap: Snapshot, leg: LegConfig, intent: Intent, state: GuardState) -> 
 def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Verdict:
     """Size an increase to what free collateral pays for at the leg's leverage."""
     market = snap.market
-    price = intent.limit_price or snap.prices.mark
-    cost = per_contract_cost(market, price, leg.leverage)
+    prices = (snap.prices.mark, intent.limit_price or snap.prices.mark)
+    # The exchange may price the order at the mark or at the limit: size for the dearer.
+    cost = max(per_contract_cost(market, p, leg.leverage) for p in prices)
     affordable = market.floor_amount(max(snap.collateral.free, ZERO) / cost)
     guard = "over_hedge" if trimmed else None
     if affordable >= intent.contracts:

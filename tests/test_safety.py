@@ -1,0 +1,129 @@
+"""Every guard tripped end to end: the real engine on the sim venue, checked at the exchange,
+in the journal, in `status` and in the metrics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+from hedgekeeper.domain import Prices
+from hedgekeeper.venues.base import OrderRejected
+from tests.fakes import FaultyVenue, Rig
+
+D = Decimal
+
+
+async def test_the_opening_hedge_reaches_target_within_margin(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[]).start()
+    await rig.settle()
+    # 2 BTC at 65,000 is 130,000 contracts; the margin guard trims the opening order to what
+    # 1x affords, and the fees (which lower X, the collateral being counted) close the gap.
+    assert D(-130000) < rig.position() <= D(-129900)
+    status = rig.engine.status()
+    assert status["state"] == "live" and status["drift"] == "0" and rig.trips("margin") >= 1
+
+
+async def test_kill_switch_stops_all_orders_and_says_so(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[]).start()
+    rig.kill = True
+    assert await rig.step() is None
+    assert rig.ex.orders == ()
+    assert rig.engine.status()["state"] == "killed"
+    assert "kill switch" in rig.engine.status()["reason"] and rig.trips("kill_switch") == 1
+    rig.kill = False
+    await rig.settle()
+    assert rig.position() < 0
+
+
+async def test_circuit_breaker_halts_the_leg_after_repeated_failures(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, venue=FaultyVenue, spot=[], guards={"breaker_failures": 3})
+    await rig.start()
+    faulty = rig.venue
+    faulty.place_faults.extend([(OrderRejected("10001 params error", "10001"), False)] * 10)
+    for _ in range(6):
+        await rig.step()
+    assert len(faulty.placed) == 3  # three tries, then the breaker holds the leg
+    status = rig.engine.status()
+    assert status["state"] == "halted" and "3 failures in a row" in status["halted"]
+    assert rig.trips("circuit_breaker") == 1
+    assert rig.journal.count("orders") == 3
+
+
+class FrozenPrices(FaultyVenue):
+    """A venue whose price feed stopped: REST and stream both return an old timestamp."""
+
+    async def prices(self, symbol: str) -> Prices:
+        prices = await self.inner.prices(symbol)
+        return replace(prices, ts=prices.ts - 3600)
+
+
+async def test_stale_data_holds_as_degraded_after_a_failed_rest_check(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, venue=FrozenPrices, spot=[])
+    await rig.start()
+    assert await rig.step() is None
+    assert rig.ex.orders == ()
+    status = rig.engine.status()
+    assert status["state"] == "degraded" and "price is 3600s old" in status["reason"]
+    assert rig.engine.healthy()[0] is False and rig.trips("stale_data") == 1
+
+
+async def test_a_zero_balance_glitch_is_checked_by_rest_and_ignored(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[]).start()
+    await rig.settle()
+    orders = len(rig.ex.orders)
+    # The stream reports the collateral at 0 once (X would vanish: cover everything); REST
+    # still says 2 BTC.
+    feed = rig.engine.feed
+    assert feed is not None and feed.collateral is not None
+    feed.apply("ex", replace(feed.collateral, equity=D(0), free=D(0), wallet=D(0)))
+    assert await rig.engine.step() is None
+    assert len(rig.ex.orders) == orders  # no order on the glitch
+    assert rig.trips("glitch") == 1 and "ignored a glitch" in rig.engine.status()["reason"]
+    assert await rig.engine.step() is None and len(rig.ex.orders) == orders
+
+
+async def test_a_real_jump_is_confirmed_and_acted_on(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, guards={"auto_transfer": True, "orders_per_minute": 1000}).start()
+    await rig.settle()
+    before = rig.position()
+    rig.ex.deposit("BTC", D(2), "spot")  # +100 % of X: confirmed by REST, then hedged
+    await rig.settle()
+    assert rig.position() < before - D(120000)
+    assert rig.trips("glitch") >= 1
+
+
+async def test_rate_limit_holds_orders_beyond_n_per_minute(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[], max_order="20000", guards={"orders_per_minute": 2}).start()
+    for _ in range(5):
+        await rig.step()
+    assert len(rig.ex.orders) == 2  # simulated time does not advance between these steps
+    assert rig.trips("rate") >= 1 and "orders in the last minute" in rig.engine.status()["reason"]
+
+
+async def test_absolute_cap_is_never_exceeded(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[], guards={"max_contracts": "50000"}).start()
+    await rig.settle()
+    assert rig.position() == D(-50000)
+    assert rig.trips("over_hedge") >= 1
+
+
+async def test_liquidation_guard_refuses_increases_on_a_thin_linear_account(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(
+        tmp_path,
+        spot=[{"amount": "3"}],
+        perp={"venue": "ex", "symbol": "BTC/USDT:USDT"},
+        guards={"min_liquidation_distance": "0.3", "orders_per_minute": 1000},
+    )
+    await rig.start()
+    rig.ex.withdraw("USDT", D(100000), "derivatives")
+    rig.ex.deposit("USDT", D(80000), "derivatives")  # 80k USDT for a 195k USDT hedge
+    await rig.settle()
+    held = rig.position()
+    assert held < 0
+    rig.ex.set_price(D(110000))  # a rally eats the collateral of the short
+    await rig.settle()
+    assert rig.position() == held  # no increase while liquidation is close
+    assert rig.trips("liquidation") >= 1
