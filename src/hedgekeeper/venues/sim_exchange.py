@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
-from hedgekeeper.config import SimConfig, SimMarket
+from hedgekeeper.config import SimConfig
 from hedgekeeper.domain import (
     ZERO,
     AccountSettings,
     Collateral,
-    ContractKind,
     FundingEvent,
     MarketSpec,
     OrderReport,
@@ -29,102 +27,9 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.pricepath import PricePoint, load_csv, random_walk
 from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin, OrderRejected, VenueError
+from hedgekeeper.venues.sim_book import Book, SimFill, SimTransfer, spec_of
 
 __all__ = ["SimExchange", "SimFill", "SimTransfer"]
-
-
-@dataclass(frozen=True, slots=True)
-class SimFill:
-    """One execution; `realized` is PnL booked by the part that reduced the position."""
-
-    ts: float
-    symbol: str
-    client_id: str
-    side: Side
-    contracts: Decimal
-    price: Decimal
-    fee: Decimal
-    realized: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class SimTransfer:
-    """A deposit (> 0), withdrawal (< 0) or internal move; `requested` differs when clamped."""
-
-    ts: float
-    asset: str
-    amount: Decimal
-    wallet: str  # "spot" | "derivatives" | "spot->derivatives" | "insurance" (a bankruptcy)
-    requested: Decimal
-
-
-class _Book:
-    """One market and the account's position in it, mutable and slotted for the hot path."""
-
-    __slots__ = ("contracts", "entry", "inverse", "k", "leverage", "spec")
-
-    def __init__(self, spec: MarketSpec) -> None:
-        self.spec = spec
-        self.inverse = spec.kind is ContractKind.INVERSE
-        self.k = spec.contract_size
-        self.contracts = ZERO
-        self.entry: Decimal | None = None
-        self.leverage = Decimal(1)
-
-    def notional(self, contracts: Decimal, mark: Decimal) -> Decimal:
-        """Absolute value in the settle coin, the base of fees, margin and funding."""
-        size = abs(contracts) * self.k
-        return size / mark if self.inverse else size * mark
-
-    def pnl(self, contracts: Decimal, mark: Decimal) -> Decimal:
-        """PnL in the settle coin of `contracts` (signed) held from the entry price to `mark`."""
-        if self.entry is None or not contracts:
-            return ZERO
-        if self.inverse:
-            return contracts * self.k * (1 / self.entry - 1 / mark)
-        return contracts * self.k * (mark - self.entry)
-
-    def blend(self, added: Decimal, price: Decimal) -> Decimal:
-        """Entry after adding to the position: an inverse contract is worth K/P coins, so its
-        average is the contract-weighted harmonic mean; a linear one's is arithmetic."""
-        if self.entry is None or not self.contracts:
-            return price
-        held, more = abs(self.contracts), abs(added)
-        if self.inverse:
-            return (held + more) / (held / self.entry + more / price)
-        return (held * self.entry + more * price) / (held + more)
-
-    def liquidation(self, rest: Decimal, mm: Decimal) -> Decimal | None:
-        """Mark at which equity meets maintenance, `rest` being the equity without this position.
-
-        Solves rest + pnl(q, m) = mm * notional(q, m) for m; None when no positive mark does
-        (a 1x inverse short: its collateral rises in value exactly as the position loses).
-        """
-        q, k, entry = self.contracts, self.k, self.entry
-        if not q or entry is None:
-            return None
-        if self.inverse:
-            num, den = k * (q + mm * abs(q)), rest + q * k / entry
-        else:
-            num, den = rest - q * k * entry, k * (mm * abs(q) - q)
-        if not den or num / den <= 0:
-            return None
-        return num / den
-
-
-def _spec(market: SimMarket, cfg: SimConfig) -> MarketSpec:
-    base, sep, rest = market.symbol.partition("/")
-    quote, sep2, settle = rest.partition(":")
-    if not (base and sep and quote and sep2 and settle):
-        raise VenueError(f"sim: market symbol {market.symbol!r} is not BASE/QUOTE:SETTLE")
-    kind, fee, mm = ContractKind(market.kind), cfg.taker_fee, cfg.maintenance_margin
-    size, step, least, tick = (
-        market.contract_size,
-        market.amount_step,
-        market.min_amount,
-        market.price_step,
-    )
-    return MarketSpec(market.symbol, kind, size, step, least, tick, base, quote, settle, fee, mm)
 
 
 def _path(cfg: SimConfig) -> Iterable[PricePoint]:
@@ -143,7 +48,7 @@ class SimExchange:
         self._fee = cfg.taker_fee
         self._mm = cfg.maintenance_margin
         self.on_change: Callable[[], None] | None = None
-        self._books = {m.symbol: _Book(_spec(m, cfg)) for m in cfg.markets}
+        self._books = {m.symbol: Book(spec_of(m, cfg)) for m in cfg.markets}
         self.unified = cfg.unified
         self._spot: dict[str, Decimal] = dict(cfg.spot)
         self._deriv: dict[str, Decimal] = dict(cfg.derivatives)
@@ -186,7 +91,7 @@ class SimExchange:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _book(self, symbol: str) -> _Book:
+    def _book(self, symbol: str) -> Book:
         try:
             return self._books[symbol]
         except KeyError:
@@ -214,7 +119,7 @@ class SimExchange:
     def wallet(self, asset: str, wallet: str = "derivatives") -> Decimal:
         return (self._deriv if wallet == "derivatives" else self._spot).get(asset, ZERO)
 
-    def _open(self, coin: str) -> list[_Book]:
+    def _open(self, coin: str) -> list[Book]:
         return [b for b in self._books.values() if b.contracts and b.spec.settle == coin]
 
     def equity(self, coin: str) -> Decimal:
@@ -312,7 +217,7 @@ class SimExchange:
         self._changed()
         return report
 
-    def _fill(self, b: _Book, client_id: str, delta: Decimal, price: Decimal) -> Decimal:
+    def _fill(self, b: Book, client_id: str, delta: Decimal, price: Decimal) -> Decimal:
         """Move the position by `delta` at `price`; book realised PnL and fee; return the fee."""
         q = b.contracts
         fee = b.notional(delta, price) * self._fee
@@ -388,7 +293,7 @@ class SimExchange:
         self._pay_funding(self._book(symbol), rate)
         self._changed()
 
-    def _pay_funding(self, b: _Book, rate: Decimal) -> None:
+    def _pay_funding(self, b: Book, rate: Decimal) -> None:
         """Positive rate: longs pay shorts, in proportion to the position's notional at the mark."""
         if not b.contracts:
             return
