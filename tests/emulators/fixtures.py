@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from hedgekeeper.venues.ccxt_venue import CcxtVenue
 from tests.emulators.bybit_v5 import BybitV5Emulator
 from tests.emulators.bybit_v5_state import Account
+from tests.emulators.bybit_venue import make_bybit_venue
 
 
 @pytest.fixture
@@ -52,3 +54,12 @@ async def ccxt_bybit(
     yield make
     for exchange in made:
         await exchange.close()
+
+
+@pytest.fixture
+async def bybit_venue(bybit_emulator: BybitV5Emulator) -> AsyncIterator[CcxtVenue]:
+    """An opened Bybit venue (testnet mode, URLs overridden) on the UTA `bybit_emulator`."""
+    venue = make_bybit_venue(bybit_emulator)
+    await venue.open()
+    yield venue
+    await venue.close()
