@@ -1,4 +1,4 @@
-"""`hedgekeeper run | status | check`: the commands a person types.
+"""`hedgekeeper run | status | check | simulate | download`: the commands a person types.
 
 Exit codes: 0 fine, 1 a runtime failure (venue unreachable, journal locked), 2 a configuration
 problem (one line per problem, naming the field).
@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ DEFAULT_NOTE = (
     "hedgekeeper: no --config given, running the embedded default "
     "(dry-run on the built-in simulated exchange; no keys, no network)"
 )
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,8 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="exposure, position, target, drift, next action")
     status.add_argument("--json", action="store_true")
     check = sub.add_parser("check", help="validate the config and reach the venues")
-    for command in (run, status, check):
+    simulate = sub.add_parser("simulate", help="replay a price history through the daemon")
+    simulate.add_argument("--prices", type=Path, required=True, help="CSV (see docs/simulate.md)")
+    simulate.add_argument("--ratio", type=_amount, help="hedge ratio h for every leg")
+    simulate.add_argument("--start-coin", type=_amount, help="coin in the derivatives wallet")
+    simulate.add_argument(
+        "--contract-size", type=_amount, help="USD per inverse contract (default 10)"
+    )
+    simulate.add_argument("--out", type=Path, help="directory for the report, plots, journal")
+    simulate.add_argument("--json", action="store_true")
+    for command in (run, status, check, simulate):
         command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
+    from hedgekeeper.download import add_parser
+
+    add_parser(sub)
     return parser
 
 
@@ -74,12 +97,30 @@ def describe(settings: Settings) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "download":
+        from hedgekeeper.download import command as download
+
+        logs.configure("warning", None, [])
+        return download(args)
     try:
         settings = config.load(args.config)
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
+    if args.command == "simulate":
+        from hedgekeeper.report import command as simulate
+
+        logs.configure("error", None, [])  # a replay's guard trips are in its report and journal
+        return simulate(
+            settings if args.config else None,
+            args.prices,
+            args.ratio,
+            args.start_coin,
+            args.contract_size,
+            args.out,
+            args.json,
+        )
     if args.command == "run" and settings.mode == "live":
         for line in describe(settings):
             print(line, file=sys.stderr)

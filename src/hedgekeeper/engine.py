@@ -115,9 +115,9 @@ class LegEngine:
     async def collect_funding(self) -> None:
         assert self.market
         since = self.journal.last_funding_ts(self.leg.name)
-        for event in await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6):
-            if self.journal.funding(self.leg.name, event):
-                self.metrics.funding(self.leg.name, event.amount)
+        events = await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6)
+        for event in self.journal.fundings(self.leg.name, events):
+            self.metrics.funding(self.leg.name, event.amount)
 
     # ---- the decision -----------------------------------------------------------------------
 
@@ -293,7 +293,9 @@ class LegEngine:
 
     def _journal(self, action: str, why: str, decision: Decision | None, guard: str | None) -> None:
         """Trades always; holds only when their kind changes, so months of holds stay small."""
-        key = (action, guard, why.split(":")[0])
+        # The kind is the reason's head without its figures in brackets: "within deadband
+        # (2.5 contracts)" is one kind whatever the band, or a replay would journal every hour.
+        key = (action, guard, why.split(":")[0].split(" (")[0])
         if action == "hold" and key == self.last_key:
             return
         self.last_key = key
@@ -364,6 +366,10 @@ class LegEngine:
                 if outcome is None and not feed.changed.is_set():
                     self.settled.set()
             watcher.cancel()
+        # Funding settled since the last periodic read would otherwise be missing from the
+        # journal (and from `status`) until the next start.
+        with contextlib.suppress(VenueError):
+            await self.collect_funding()
 
     async def _periodic(self) -> None:
         try:
