@@ -1,8 +1,7 @@
-"""What a replay says about the insurance: figures, a terminal table, JSON and three plots.
+"""What a replay says about the insurance: figures, a terminal table and JSON (plots: plots.py).
 
-The figures are computed once from the hourly tape, so the table, the JSON and the README all
-quote the same numbers. Plots import matplotlib lazily with the Agg backend: a server without a
-display (or without matplotlib) can still run a simulation and read its table.
+The figures are computed once from the hourly tape, so the table, the JSON, the plots and the
+README all quote the same numbers.
 """
 
 from __future__ import annotations
@@ -10,7 +9,8 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,9 +21,10 @@ from hedgekeeper.config import Settings
 from hedgekeeper.domain import ZERO
 from hedgekeeper.simulate import Hour, Replay
 
-__all__ = ["Figures", "figures", "plot", "table", "to_json"]
+__all__ = ["Figures", "command", "figures", "table", "to_json", "worst_day"]
 
 YEAR = Decimal(365.25 * 24 * 3600)
+DAY = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,11 @@ class Figures:
     hedged_drawdown: Drawdown
     unhedged_drawdown_coin: Drawdown
     hedged_drawdown_coin: Drawdown
+    # The worst 24 hours of the unhedged value (its fall), and the hedged value's change then.
+    worst_day_start: str
+    worst_day_end: str
+    worst_day_unhedged: Decimal
+    worst_day_hedged: Decimal
     flows_quote: Decimal
     funding_received_coin: Decimal
     funding_paid_coin: Decimal
@@ -95,8 +101,32 @@ def drawdown(values: Iterable[Decimal]) -> Drawdown:
     return worst
 
 
+def worst_day(hours: Sequence[Hour]) -> tuple[int, int]:
+    """Indexes of the peak and the trough of the unhedged value's worst fall within 24 hours
+    (a sliding-window maximum, so a long history costs one pass)."""
+    peaks: deque[int] = deque()  # indexes in the window, values decreasing
+    worst, pair = ZERO, (0, 0)
+    for j, hour in enumerate(hours):
+        while peaks and hours[peaks[-1]].unhedged <= hour.unhedged:
+            peaks.pop()
+        peaks.append(j)
+        while hour.ts - hours[peaks[0]].ts > DAY:
+            peaks.popleft()
+        top = hours[peaks[0]].unhedged
+        if top > 0 and (top - hour.unhedged) / top > worst:
+            worst, pair = (top - hour.unhedged) / top, (peaks[0], j)
+    return pair
+
+
+def _change(hours: Sequence[Hour], pair: tuple[int, int], hedged: bool) -> Decimal:
+    a, b = hours[pair[0]], hours[pair[1]]
+    before, after = (a.hedged, b.hedged) if hedged else (a.unhedged, b.unhedged)
+    return after / before - 1 if before else ZERO
+
+
 def figures(replay: Replay) -> Figures:
     hours = replay.hours
+    day = worst_day(hours)
     first, last = hours[0], hours[-1]
     n = Decimal(len(hours))
     residuals = [abs(h.residual) for h in hours]
@@ -129,6 +159,10 @@ def figures(replay: Replay) -> Figures:
         hedged_drawdown=drawdown(h.hedged for h in hours),
         unhedged_drawdown_coin=drawdown(h.unhedged / h.price for h in hours),
         hedged_drawdown_coin=drawdown(h.hedged / h.price for h in hours),
+        worst_day_start=_iso(hours[day[0]].ts),
+        worst_day_end=_iso(hours[day[1]].ts),
+        worst_day_unhedged=_change(hours, day, hedged=False),
+        worst_day_hedged=_change(hours, day, hedged=True),
         flows_quote=last.flows_quote,
         funding_received_coin=replay.funding_in_coin,
         funding_paid_coin=replay.funding_out_coin,
@@ -178,11 +212,11 @@ def _q(value: Decimal, unit: str) -> str:
     return f"{value:,.2f} {unit}"
 
 
-def _c(value: Decimal, unit: str) -> str:
+def coins(value: Decimal, unit: str) -> str:
     return f"{value:,.8f} {unit}"
 
 
-def _pct(value: Decimal) -> str:
+def pct(value: Decimal) -> str:
     return f"{value * 100:.2f} %"
 
 
@@ -194,14 +228,19 @@ def rows(fig: Figures) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]
     values = [
         ("start value", _q(fig.unhedged_start, q), _q(fig.hedged_start, q)),
         ("final value", _q(fig.unhedged_final, q), _q(fig.hedged_final, q)),
-        ("start value in coin", _c(fig.start_coin, c), _c(fig.start_coin, c)),
-        ("final value in coin", _c(fig.unhedged_final_coin, c), _c(fig.hedged_final_coin, c)),
+        ("start value in coin", coins(fig.start_coin, c), coins(fig.start_coin, c)),
+        ("final value in coin", coins(fig.unhedged_final_coin, c), coins(fig.hedged_final_coin, c)),
         (
             f"worst drawdown in {q}",
-            f"{_pct(-dd[0].fraction)} ({_q(dd[0].amount, q)})",
-            f"{_pct(-dd[1].fraction)} ({_q(dd[1].amount, q)})",
+            f"{pct(-dd[0].fraction)} ({_q(dd[0].amount, q)})",
+            f"{pct(-dd[1].fraction)} ({_q(dd[1].amount, q)})",
         ),
-        (f"worst drawdown in {c}", _pct(-ddc[0].fraction), _pct(-ddc[1].fraction)),
+        (f"worst drawdown in {c}", pct(-ddc[0].fraction), pct(-ddc[1].fraction)),
+        (
+            f"worst 24 h: {fig.worst_day_start} to {fig.worst_day_end[5:]}",
+            pct(fig.worst_day_unhedged),
+            pct(fig.worst_day_hedged),
+        ),
     ]
     trips = ", ".join(f"{k} {v}" for k, v in sorted(fig.guard_trips.items())) or "none"
     insurance = [
@@ -209,31 +248,31 @@ def rows(fig: Figures) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]
         ("hedge ratio", fig.hedge_ratio),
         ("price", f"{_q(fig.start_price, q)} to {_q(fig.end_price, q)}"),
         ("deposits - withdrawals", _q(fig.flows_quote, q)),
-        ("funding received", _c(fig.funding_received_coin, c)),
-        ("funding paid", _c(fig.funding_paid_coin, c)),
-        ("funding, net", f"{_c(fig.funding_coin, c)} = {_q(fig.funding_quote, q)}"),
-        ("funding, annualised", f"{_pct(fig.funding_annualised)} of the short's notional"),
-        ("fees", f"{_c(fig.fees_coin, c)} = {_q(fig.fees_quote, q)}"),
+        ("funding received", coins(fig.funding_received_coin, c)),
+        ("funding paid", coins(fig.funding_paid_coin, c)),
+        ("funding, net", f"{coins(fig.funding_coin, c)} = {_q(fig.funding_quote, q)}"),
+        ("funding, annualised", f"{pct(fig.funding_annualised)} of the short's notional"),
+        ("fees", f"{coins(fig.fees_coin, c)} = {_q(fig.fees_quote, q)}"),
         ("orders (fills)", f"{fig.orders:,} ({fig.fills:,})"),
         (
             "residual exposure, max",
-            f"{_c(fig.residual_max_coin, c)} ({_pct(fig.residual_max_fraction)} of X)",
+            f"{coins(fig.residual_max_coin, c)} ({pct(fig.residual_max_fraction)} of X)",
         ),
         (
             "residual exposure, mean",
-            f"{_c(fig.residual_mean_coin, c)} ({_pct(fig.residual_mean_fraction)} of X)",
+            f"{coins(fig.residual_mean_coin, c)} ({pct(fig.residual_mean_fraction)} of X)",
         ),
         (
             "time under-hedged",
-            f"{fig.under_hedged_points:,} points ({_pct(fig.under_hedged_fraction)})",
-        ),
-        (
-            "hedged vs start+funding-fees",
-            f"within {_q(fig.deviation_max_quote, q)} ({_pct(fig.deviation_max_fraction)})",
+            f"{fig.under_hedged_points:,} points ({pct(fig.under_hedged_fraction)})",
         ),
         ("liquidations", str(fig.liquidations)),
         ("guard trips", trips),
     ]
+    if all(Decimal(h) == 1 for h in fig.hedge_ratio.split(", ")):
+        # Only at h = 1 should the hedged value track start + funding - fees.
+        gap = f"{_q(fig.deviation_max_quote, q)} ({pct(fig.deviation_max_fraction)})"
+        insurance.insert(-2, ("hedged vs start+funding-fees", f"within {gap}"))
     return values, insurance
 
 
@@ -258,71 +297,6 @@ def table(fig: Figures) -> str:
     console.print(first)
     console.print(second)
     return console.export_text()
-
-
-# ---- plots -----------------------------------------------------------------------------------
-
-
-def plot(replay: Replay, fig: Figures, out: Path) -> list[Path]:
-    """value.png, ratio.png and funding.png in `out`; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    hours = replay.hours
-    moments = [datetime.fromtimestamp(h.ts, UTC) for h in hours]
-    when = mdates.date2num(moments)  # type: ignore[no-untyped-call]
-    q, c = fig.quote, fig.coin
-    title = f"h = {fig.hedge_ratio}, {fig.start[:10]} to {fig.end[:10]}"
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-
-    def save(figure: Any, axes: Any, name: str) -> None:
-        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-        axes.xaxis.set_major_locator(locator)
-        concise = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
-        axes.xaxis.set_major_formatter(concise)
-        axes.grid(alpha=0.3)
-        axes.legend(loc="upper left", fontsize=8)
-        figure.tight_layout()
-        path = out / name
-        figure.savefig(path, dpi=90)
-        plt.close(figure)
-        paths.append(path)
-
-    figure, axes = plt.subplots(figsize=(9, 4.2))
-    axes.plot(when, [float(h.unhedged) for h in hours], color="tab:red", lw=1, label="unhedged")
-    axes.plot(when, [float(h.hedged) for h in hours], color="tab:blue", lw=1.4, label="hedged")
-    flat = [float(fig.hedged_start + h.flows_quote) for h in hours]
-    axes.plot(when, flat, color="grey", lw=0.8, ls="--", label="start value (+ deposits)")
-    axes.set_ylabel(f"value in {q}")
-    axes.set_title(f"What the holding was worth, hedged and not ({title})", fontsize=10)
-    save(figure, axes, "value.png")
-
-    figure, axes = plt.subplots(figsize=(9, 3.2))
-    achieved = [float(h.hedged_coin / h.exposure) if h.exposure else 0.0 for h in hours]
-    target = [float(h.target_coin / h.exposure) if h.exposure else 0.0 for h in hours]
-    axes.plot(when, target, color="grey", lw=1, ls="--", label="target h")
-    axes.plot(when, achieved, color="tab:blue", lw=0.8, label="achieved: short / exposure")
-    axes.set_ylabel("hedge ratio")
-    axes.set_title(f"Hedge ratio achieved vs target ({title})", fontsize=10)
-    save(figure, axes, "ratio.png")
-
-    figure, axes = plt.subplots(figsize=(9, 3.2))
-    axes.plot(
-        when, [float(h.funding_quote) for h in hours], color="tab:green", label="funding, net"
-    )
-    axes.plot(when, [-float(h.fees_quote) for h in hours], color="tab:orange", label="fees")
-    axes.axhline(0, color="black", lw=0.6)
-    axes.set_ylabel(f"cumulative, {q}")
-    axes.set_title(
-        f"Cost (−) or income (+) of the insurance: net funding {_c(fig.funding_coin, c)}",
-        fontsize=10,
-    )
-    save(figure, axes, "funding.png")
-    return paths
 
 
 # ---- the command -----------------------------------------------------------------------------
@@ -351,6 +325,8 @@ def command(
     if out is not None:
         (out / "report.json").write_text(json.dumps(to_json(fig), indent=2) + "\n")
         (out / "report.txt").write_text(table(fig))
+        from hedgekeeper.plots import plot
+
         plot(replay, fig, out)
     if as_json:
         print(json.dumps(to_json(fig), indent=2))

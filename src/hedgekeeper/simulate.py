@@ -91,9 +91,14 @@ class Hour:
         return self.target_coin - self.hedged_coin
 
 
-@dataclass
+@dataclass(repr=False)
 class Replay:
     """Everything the report needs, read from the sim exchange and the journal."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run reprs the finished task's result when it restores the
+        # SIGINT handler, and the full tape of a long replay takes half a second to print.
+        return f"<Replay {len(self.hours)} points, {self.orders} orders>"
 
     setup: Setup
     coin: str
