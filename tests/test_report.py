@@ -28,6 +28,7 @@ def test_figures_of_a_crash_and_a_funding_payment_hedged_at_h1(tmp_path: Path) -
     fig = figures(run(prepare(settings(), prices_csv(tmp_path, rows)), None))
     assert (fig.unhedged_start, fig.unhedged_final) == (50000, 25000)
     assert fig.unhedged_drawdown.fraction == D("0.5")
+    assert (fig.worst_day_unhedged, fig.worst_day_hedged) == (D("-0.5"), D("0.001"))  # funding
     # Short 5000 contracts = 50000 USD; at 25000 that is 2 BTC of notional, so funding pays
     # 0.002 BTC = 50 USD, which the daemon hedges at once with 5 more contracts.
     assert fig.funding_coin == D("0.002") and fig.funding_quote == 50
