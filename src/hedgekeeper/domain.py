@@ -8,7 +8,14 @@ value that could change under them would make their answers unrepeatable. Money 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    Decimal,
+    getcontext,
+)
 from enum import StrEnum
 
 ZERO = Decimal(0)
@@ -43,7 +50,9 @@ class MarketSpec:
 
     def round_amount(self, contracts: Decimal) -> Decimal:
         """Nearest step: never more than half a step away from the exact figure (SPEC §1)."""
-        steps = (contracts / self.amount_step).quantize(ONE, rounding=ROUND_HALF_EVEN)
+        steps = contracts / self.amount_step
+        if steps.adjusted() < getcontext().prec:  # beyond the precision it is whole already
+            steps = steps.quantize(ONE, rounding=ROUND_HALF_EVEN)
         return steps * self.amount_step
 
     def floor_amount(self, contracts: Decimal) -> Decimal:

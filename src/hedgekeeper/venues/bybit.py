@@ -93,16 +93,16 @@ def parse_settings(
         parse.check_symbol(p, symbol, f"{where}: positions[{i}]")
         info = parse.mapping(p.get("info"), f"{where}: positions[{i}].info")
         leverage = parse.num(info, "leverage", where, "positive", Decimal(1000))
-        indexes.add(str(info.get("positionIdx")))
-        trade_mode = str(info.get("tradeMode"))
+        indexes.add(parse.label(info.get("positionIdx")))
+        trade_mode = parse.label(info.get("tradeMode"))
     if not indexes <= {"0", "1", "2"}:
         raise BadReply(f"{where}: unknown positionIdx in {sorted(indexes)}")
     one_way = None if not indexes else indexes == {"0"}
     if account_info is not None:
         result = parse.mapping(parse.mapping(account_info, where).get("result"), f"{where}: result")
-        mode = MARGIN_MODES.get(str(result.get("marginMode")))
+        mode = MARGIN_MODES.get(parse.label(result.get("marginMode")))
         if mode is None:
-            raise BadReply(f"{where}: unknown marginMode {result.get('marginMode')!r}")
+            raise BadReply(f"{where}: unknown marginMode {parse.show(result.get('marginMode'))}")
     else:
         mode = {"0": "cross", "1": "isolated"}.get(trade_mode or "")
     return AccountSettings(leverage, mode, one_way, unified, ts)
@@ -115,7 +115,7 @@ def parse_funding(raw: object, symbol: str, market_id: str) -> list[FundingEvent
         at = f"funding {symbol}[{i}]"
         info = parse.mapping(parse.mapping(item, at).get("info"), f"{at}.info")
         if info.get("symbol") != market_id:
-            raise BadReply(f"{at}: for {info.get('symbol')!r}, asked for {market_id!r}")
+            raise BadReply(f"{at}: for {parse.show(info.get('symbol'))}, asked for {market_id!r}")
         if info.get("execType", "Funding") != "Funding":
             continue
         paid = parse.num(info, "execFee", at)

@@ -25,48 +25,64 @@ from hedgekeeper.venues.base import BadReply
 ZERO = Decimal(0)
 MAX_PRICE = Decimal(10) ** 9  # no quote per coin above a billion is a price
 MAX_AMOUNT = Decimal(10) ** 13  # contracts or coins; more is a garbled reply
+MIN_MAGNITUDE = Decimal("1e-30")  # no amount, price or fee is this small but zero
 MAX_MARK_INDEX_GAP = Decimal("0.5")  # a mark 50 % away from the index is not a mark
 Sign = Literal["any", "nonneg", "positive"]
 
 
-def _show(value: object) -> str:
-    text = repr(value)
+def show(value: object) -> str:
+    """A reply's value for an error message: short, and printable whatever it is."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print: the reply is garbled, say what it is
+        text = f"<{type(value).__name__} too long to print>"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def label(value: object) -> str:
+    """An exchange's code, sent as a string or an int, as text; anything else as `show` has it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
+        return str(value)
+    return show(value)
 
 
 def mapping(value: object, where: str) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        raise BadReply(f"{where}: expected an object, got {_show(value)}")
+        raise BadReply(f"{where}: expected an object, got {show(value)}")
     return value
 
 
 def items(value: object, where: str) -> Sequence[object]:
     if not isinstance(value, list | tuple):
-        raise BadReply(f"{where}: expected a list, got {_show(value)}")
+        raise BadReply(f"{where}: expected a list, got {show(value)}")
     return value
 
 
 def text(obj: Mapping[str, object], key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
-        raise BadReply(f"{where}: {key} missing or not a string (got {_show(value)})")
+        raise BadReply(f"{where}: {key} missing or not a string (got {show(value)})")
     return value
 
 
 def decimal(value: object, what: str, sign: Sign = "any", limit: Decimal = MAX_AMOUNT) -> Decimal:
     """A finite number within +-`limit` of the wanted sign; strings and ints/floats accepted."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise BadReply(f"{what}: not a number (got {_show(value)})")
+        raise BadReply(f"{what}: not a number (got {show(value)})")
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):  # ValueError: an int too long to print
-        raise BadReply(f"{what}: not a number (got {_show(value)})") from None
+        raise BadReply(f"{what}: not a number (got {show(value)})") from None
     if not number.is_finite():
-        raise BadReply(f"{what}: not a finite number (got {_show(value)})")
+        raise BadReply(f"{what}: not a finite number (got {show(value)})")
     if (sign == "positive" and number <= 0) or (sign == "nonneg" and number < 0):
         raise BadReply(f"{what}: must be {'> 0' if sign == 'positive' else '>= 0'}, got {number}")
-    if abs(number) >= limit:
-        raise BadReply(f"{what}: absurd value {number}")
+    # Exact comparisons (`abs()` would round, and overflow on "1e999999999"); a nonzero number
+    # below MIN_MAGNITUDE is garbage too, whose reciprocal would overflow the daemon's arithmetic.
+    if number.copy_abs() >= limit or (number and number.copy_abs() < MIN_MAGNITUDE):
+        raise BadReply(f"{what}: absurd value {show(value)}")
     return number
 
 
@@ -101,7 +117,7 @@ def opt_price(obj: Mapping[str, object], key: str, where: str) -> Decimal | None
 def check_symbol(obj: Mapping[str, object], symbol: str, where: str) -> None:
     got = obj.get("symbol")
     if got != symbol:
-        raise BadReply(f"{where}: reply is for {_show(got)}, asked for {symbol!r}")
+        raise BadReply(f"{where}: reply is for {show(got)}, asked for {symbol!r}")
 
 
 def _step(value: Decimal, tick_size: bool) -> Decimal:
@@ -167,7 +183,7 @@ def parse_position(raw: object, symbol: str, ts: float) -> Position:
         contracts = num(p, "contracts", at, "nonneg")
         side = p.get("side")
         if contracts and side not in ("long", "short"):
-            raise BadReply(f"{at}: {contracts} contracts on side {_show(side)}")
+            raise BadReply(f"{at}: {contracts} contracts on side {show(side)}")
         leverage = opt_num(p, "leverage", at, "positive", Decimal(1000)) or leverage
         if not contracts:
             continue
@@ -187,7 +203,7 @@ def _state(status: object, filled: Decimal, amount: Decimal, where: str) -> Orde
         return OrderState.PARTIAL if filled else OrderState.CANCELLED
     if status == "rejected":
         return OrderState.REJECTED
-    raise BadReply(f"{where}: unknown status {_show(status)}")
+    raise BadReply(f"{where}: unknown status {show(status)}")
 
 
 def order_fee(o: Mapping[str, object], settle: str, where: str) -> Decimal:
@@ -199,7 +215,7 @@ def order_fee(o: Mapping[str, object], settle: str, where: str) -> Decimal:
         cost = opt_num(f, "cost", f"{where}: fee") or ZERO
         currency = f.get("currency")
         if cost and currency not in (settle, None):
-            raise BadReply(f"{where}: fee charged in {_show(currency)}, expected {settle}")
+            raise BadReply(f"{where}: fee charged in {show(currency)}, expected {settle}")
         total += cost
     return total
 
@@ -209,7 +225,7 @@ def parse_order(raw: object, client_id: str, settle: str, ts: float) -> OrderRep
     o = mapping(raw, where)
     got = o.get("clientOrderId")
     if got is not None and got != client_id:
-        raise BadReply(f"{where}: reply is for client id {_show(got)}")
+        raise BadReply(f"{where}: reply is for client id {show(got)}")
     amount = num(o, "amount", where, "positive")
     filled = opt_num(o, "filled", where, "nonneg") or ZERO
     if filled > amount:

@@ -1,0 +1,324 @@
+"""Crash recovery: SIGKILL the real daemon at random points of order placement, then restart it.
+
+The exchange is the Bybit v5 emulator living in this test process, so its state survives the
+daemon's death; the daemon is a real `hedgekeeper run` subprocess on a journal in `tmp_path`. The
+opening hedge is split into five orders, and each seeded run kills the daemon at one of them:
+
+- arrival:  the k-th create-order request has reached the exchange, which executes it only after
+            the client is dead (the reply never arrives);
+- answered: the client received the k-th reply and is looking the order up (before it journals
+            the fill);
+- logged:   the daemon has logged the k-th `order_done` (it may be on its way to the next order);
+- delay:    at a random moment within the first orders.
+
+After the restart has recovered and holds on target, and after a SIGTERM (exit 0): no client id
+reached the exchange twice, every order the exchange saw has its intent in the journal, no intent
+is left unsettled, the journal's fills match the exchange order by order and in sum, and the
+position is the reconciler's target for the exchange's final state (within the deadband).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from hedgekeeper import config
+from hedgekeeper.config import LegConfig
+from hedgekeeper.domain import (
+    Collateral,
+    ContractKind,
+    Holding,
+    MarketSpec,
+    OrderState,
+    Position,
+    Prices,
+    Snapshot,
+)
+from hedgekeeper.reconcile import band, plan
+from tests.emulators.bybit_v5 import BybitV5Emulator, OrderLogEntry
+from tests.emulators.bybit_v5_state import Account
+
+RUNS = 50
+ORDERS = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces of <= 25,000
+KINDS = ("arrival", "answered", "logged", "delay")
+WAIT = 30.0  # seconds: a daemon that needs longer than this has hung, and the run fails
+FINAL = {s.value for s in OrderState if s.final}
+
+CONFIG = """
+mode = "testnet"
+journal = "{journal}"
+[ops]
+enabled = false
+[log]
+level = "info"
+json = true
+[venues.bybit]
+exchange = "bybit"
+api_key = "{key}"
+secret = "{secret}"
+rest_interval = 0.5
+urls = {{ rest = "{rest}", ws = "{ws}" }}
+options = {{ enableRateLimit = false, timeout = 3000 }}
+[[legs]]
+name = "btc"
+asset = "BTC"
+perp = {{ venue = "bybit", symbol = "BTC/USD:BTC" }}
+spot = [{{ venue = "bybit" }}]
+hedge_ratio = 0.9
+max_order = 25000
+"""
+
+# The emulator's inverse BTCUSD, as the adapter reads it (checked by tests/venues/test_bybit.py).
+BTCUSD = MarketSpec(
+    symbol="BTC/USD:BTC",
+    kind=ContractKind.INVERSE,
+    contract_size=Decimal(1),
+    amount_step=Decimal(1),
+    min_amount=Decimal(1),
+    price_step=Decimal("0.5"),
+    base="BTC",
+    quote="USD",
+    settle="BTC",
+)
+
+
+class CrashEmulator(BybitV5Emulator):
+    """The emulator plus hooks on the arrival of every REST request (order lookups included)."""
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self.request_hooks: list[Callable[[str], object]] = []
+
+    async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
+        for hook in list(self.request_hooks):
+            hook(request.path)
+        return await super()._rest_handler(request)
+
+
+@dataclass
+class DaemonProcess:
+    """A running `hedgekeeper run`, its JSON log lines read as they come."""
+
+    proc: asyncio.subprocess.Process
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    on_line: list[Callable[[dict[str, Any]], object]] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+    _new: asyncio.Event = field(default_factory=asyncio.Event)
+    _eof: bool = False
+
+    async def read(self) -> None:
+        assert self.proc.stderr is not None
+        async for chunk in self.proc.stderr:
+            text = chunk.decode(errors="replace")
+            self.raw.append(text)
+            with contextlib.suppress(ValueError):
+                line = json.loads(text)
+                if isinstance(line, dict):
+                    self.lines.append(line)
+                    for hook in list(self.on_line):
+                        hook(line)
+            self._new.set()
+        self._eof = True
+        self._new.set()
+
+    def kill(self) -> None:
+        """SIGKILL, synchronously: nothing of the daemon runs after this returns."""
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+
+    async def wait_for(self, match: Callable[[dict[str, Any]], bool], start: int = 0) -> int:
+        """Index of the first line from `start` on that matches; fails when the daemon exits."""
+        seen = start
+        while True:
+            for i in range(seen, len(self.lines)):
+                if match(self.lines[i]):
+                    return i
+            seen = len(self.lines)
+            if self._eof:
+                raise AssertionError(f"the daemon ended first:\n{self.log()}")
+            self._new.clear()
+            await self._new.wait()
+
+    def log(self) -> str:
+        return "".join(self.raw)[-6000:]
+
+
+@contextlib.asynccontextmanager
+async def daemon(config_path: Path, cwd: Path) -> AsyncIterator[DaemonProcess]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hedgekeeper.cli",
+        "run",
+        "--config",
+        str(config_path),
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    running = DaemonProcess(proc)
+    reader = asyncio.create_task(running.read())
+    try:
+        yield running
+    finally:
+        running.kill()
+        await proc.wait()
+        await reader
+
+
+def is_event(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda line: line.get("event") == name
+
+
+def on_target(line: dict[str, Any]) -> bool:
+    reason = str(line.get("reason", ""))
+    return (
+        line.get("event") == "decision"
+        and line.get("action") == "hold"
+        and line.get("guard") is None
+        and reason.startswith(("on target", "within deadband"))
+    )
+
+
+def arm(
+    kind: str, k: int, rng: random.Random, emu: CrashEmulator, first: DaemonProcess
+) -> asyncio.Task[None] | None:
+    """Set up the kill of `first` at its k-th order; returns a task when the kill is timed."""
+    if kind == "arrival":
+
+        def at_arrival(entry: OrderLogEntry) -> None:
+            if len(emu.order_log) == k:
+                first.kill()  # the emulator executes the order after this returns
+
+        emu.order_hooks.append(at_arrival)
+    elif kind == "answered":
+
+        def after_answer(path: str) -> None:
+            answered = [e for e in emu.order_log if e.answered is not None]
+            if len(answered) >= k and path != "/v5/order/create":
+                first.kill()  # the reply reached the client: this is its lookup of the order
+
+        emu.request_hooks.append(after_answer)
+    elif kind == "logged":
+        done = [0]
+
+        def after_log(line: dict[str, Any]) -> None:
+            if line.get("event") == "order_done":
+                done[0] += 1
+                if done[0] == k:
+                    first.kill()
+
+        first.on_line.append(after_log)
+    else:
+        delay = rng.uniform(0.0, 0.06)  # the five orders take ~50 ms on this machine
+
+        async def later() -> None:
+            await emu.wait_for_orders(1, timeout=WAIT)
+            await asyncio.sleep(delay)  # the random moment is the point of this kind
+            first.kill()
+
+        return asyncio.create_task(later())
+    return None
+
+
+def leg_config(text: str) -> LegConfig:
+    return config.parse(text, "crash test").legs[0]
+
+
+def final_plan(emu: BybitV5Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal]:
+    """(target, band, position) of the reconciler for the exchange's final state."""
+    account = emu.account
+    equity = account.coin_equity("UNIFIED", "BTC")
+    mark = account.mark
+    snap = Snapshot(
+        leg=leg.name,
+        now=0.0,
+        perp_venue="bybit",
+        market=BTCUSD,
+        spot=(Holding("bybit", equity, 0.0),),
+        collateral=Collateral(
+            wallet=account.wallet("UNIFIED", "BTC"),
+            equity=equity,
+            free=account.available("UNIFIED", "BTC"),
+            ts=0.0,
+            unified=True,
+        ),
+        position=Position(BTCUSD.symbol, account.position.size, 0.0),
+        prices=Prices(mark=mark, ts=0.0),
+    )
+    p = plan(snap, leg)
+    return p.target, band(p.target, mark, leg, BTCUSD), p.position
+
+
+def check_books(emu: BybitV5Emulator, journal: Path, leg: LegConfig) -> None:
+    assert emu.duplicate_link_ids() == []
+    db = sqlite3.connect(journal)
+    try:
+        intents = dict(db.execute("SELECT client_id, state FROM intents").fetchall())
+        fills = {
+            client_id: Decimal(contracts)
+            for client_id, contracts in db.execute(
+                "SELECT i.client_id, f.contracts FROM fills f JOIN intents i ON i.id = f.intent_id"
+            ).fetchall()
+        }
+    finally:
+        db.close()
+    sent = [str(e.params.get("orderLinkId")) for e in emu.order_log]
+    assert [link for link in sent if link not in intents] == []  # no order without its intent
+    assert {c: s for c, s in intents.items() if s not in FINAL} == {}  # all settled
+    executed = {
+        link: -order.cum_qty if order.side == "Sell" else order.cum_qty
+        for link, order in emu.account.by_link.items()
+        if order.cum_qty
+    }
+    assert fills == executed  # order by order, not just in sum
+    position = emu.account.position.size
+    assert sum(fills.values(), Decimal(0)) == position
+    target, needed, _ = final_plan(emu, leg)
+    assert abs(target - position) < needed, (target, position, needed)
+    assert position < 0
+
+
+@pytest.mark.parametrize("seed", range(RUNS))
+async def test_sigkill_during_order_placement_then_restart(seed: int, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    kind = KINDS[seed % len(KINDS)]
+    k = rng.randint(1, ORDERS)
+    account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
+    async with CrashEmulator(account) as emu:
+        journal = tmp_path / "journal.sqlite"
+        text = CONFIG.format(
+            journal=journal, key=emu.api_key, secret=emu.secret, rest=emu.rest_url, ws=emu.ws_url
+        )
+        path = tmp_path / "hk.toml"
+        path.write_text(text)
+        async with asyncio.timeout(WAIT):
+            async with daemon(path, tmp_path) as first:
+                timed = arm(kind, k, rng, emu, first)
+                code = await first.proc.wait()
+                if timed is not None:
+                    await timed
+            assert code == -signal.SIGKILL, first.log()
+            emu.order_hooks.clear()
+            emu.request_hooks.clear()
+            async with daemon(path, tmp_path) as second:
+                ready = await second.wait_for(is_event("daemon_ready"))
+                await second.wait_for(on_target, ready)
+                second.proc.send_signal(signal.SIGTERM)
+                assert await second.proc.wait() == 0, second.log()
+        check_books(emu, journal, leg_config(text))
