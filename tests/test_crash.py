@@ -185,6 +185,10 @@ def is_event(name: str) -> Callable[[dict[str, Any]], bool]:
     return lambda line: line.get("event") == name
 
 
+def is_recovery(line: dict[str, Any]) -> bool:
+    return line.get("event") == "recovered"
+
+
 def on_target(line: dict[str, Any]) -> bool:
     reason = str(line.get("reason", ""))
     return (
@@ -321,4 +325,7 @@ async def test_sigkill_during_order_placement_then_restart(seed: int, tmp_path: 
                 await second.wait_for(on_target, ready)
                 second.proc.send_signal(signal.SIGTERM)
                 assert await second.proc.wait() == 0, second.log()
+        recovered = {(x["client_id"], x["state"]) for x in second.lines[:ready] if is_recovery(x)}
+        if kind in ("arrival", "answered"):  # the k-th order went through, its fill unjournaled
+            assert recovered == {(emu.order_log[k - 1].params["orderLinkId"], "filled")}
         check_books(emu, journal, leg_config(text))
