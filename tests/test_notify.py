@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +18,18 @@ from hedgekeeper.notify import Notifier
 
 
 @pytest.fixture
-def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
-    """A bound datagram socket standing in for systemd, and its NOTIFY_SOCKET value."""
-    path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-    sock.settimeout(5)
-    yield sock, str(path)
-    sock.close()
+def listener() -> Iterator[tuple[socket.socket, str]]:
+    """A bound datagram socket standing in for systemd, and its NOTIFY_SOCKET value.
+
+    In a short directory of its own, not tmp_path: a unix socket path must fit in 108 bytes.
+    """
+    with tempfile.TemporaryDirectory(prefix="hk-", dir="/tmp") as short:
+        path = os.path.join(short, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(5)
+        yield sock, path
+        sock.close()
 
 
 def receive(sock: socket.socket) -> list[str]:
