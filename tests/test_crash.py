@@ -1,20 +1,23 @@
 """Crash recovery: SIGKILL the real daemon at random points of order placement, then restart it.
 
 The exchange is the Bybit v5 emulator living in this test process, so its state survives the
-daemon's death; the daemon is a real `hedgekeeper run` subprocess on a journal in `tmp_path`. The
-opening hedge is split into five orders, and each seeded run kills the daemon at one of them:
+daemon's death; the daemon is a real `hedgekeeper run` subprocess on a journal in `tmp_path`.
+Each chain kills the daemon several times: first during the opening hedge (five orders), then,
+after each restart has recovered and holds on target, during the orders a deposit calls for
+(three orders). Each kill lands at one of its cycle's orders:
 
 - arrival:  the k-th create-order request has reached the exchange, which executes it only after
             the client is dead (the reply never arrives);
 - answered: the client received the k-th reply and is looking the order up (before it journals
             the fill);
 - logged:   the daemon has logged the k-th `order_done` (it may be on its way to the next order);
-- delay:    at a random moment within the first orders.
+- delay:    at a random moment within the cycle's first orders.
 
-After the restart has recovered and holds on target, and after a SIGTERM (exit 0): no client id
-reached the exchange twice, every order the exchange saw has its intent in the journal, no intent
-is left unsettled, the journal's fills match the exchange order by order and in sum, and the
-position is the reconciler's target for the exchange's final state (within the deadband).
+After every restart has recovered and holds on target: no client id reached the exchange twice,
+every order the exchange saw has its intent in the journal, no intent is left unsettled, the
+journal's fills match the exchange order by order and in sum, and the position is the
+reconciler's target for the exchange's state (within the deadband). A chain ends with a SIGTERM
+(exit 0). A restart doubles as the next cycle's daemon, so 50 kills cost ~60 daemon starts.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import random
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -51,8 +54,10 @@ from hedgekeeper.reconcile import band, plan
 from tests.emulators.bybit_v5 import BybitV5Emulator, OrderLogEntry
 from tests.emulators.bybit_v5_state import Account
 
-RUNS = 50
-ORDERS = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces of <= 25,000
+CHAINS = 10
+KILLS = 5  # per chain: 50 kills in all
+OPENING = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces of <= 25,000
+TOP_UP = 3  # each later cycle deposits 1 BTC: ~54,000 contracts more, three orders
 KINDS = ("arrival", "answered", "logged", "delay")
 WAIT = 30.0  # seconds: a daemon that needs longer than this has hung, and the run fails
 FINAL = {s.value for s in OrderState if s.final}
@@ -116,6 +121,7 @@ class DaemonProcess:
     lines: list[dict[str, Any]] = field(default_factory=list)
     on_line: list[Callable[[dict[str, Any]], object]] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
     _new: asyncio.Event = field(default_factory=asyncio.Event)
     _eof: bool = False
 
@@ -157,8 +163,7 @@ class DaemonProcess:
         return "".join(self.raw)[-6000:]
 
 
-@contextlib.asynccontextmanager
-async def daemon(config_path: Path, cwd: Path) -> AsyncIterator[DaemonProcess]:
+async def start_daemon(config_path: Path, cwd: Path) -> DaemonProcess:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -172,13 +177,17 @@ async def daemon(config_path: Path, cwd: Path) -> AsyncIterator[DaemonProcess]:
         stderr=asyncio.subprocess.PIPE,
     )
     running = DaemonProcess(proc)
-    reader = asyncio.create_task(running.read())
-    try:
-        yield running
-    finally:
-        running.kill()
-        await proc.wait()
-        await reader
+    running.reader = asyncio.create_task(running.read())
+    return running
+
+
+async def reap(running: DaemonProcess) -> int:
+    """Kill (if still running), wait, and drain the log; returns the exit code."""
+    running.kill()
+    code = await running.proc.wait()
+    if running.reader is not None:
+        await running.reader
+    return code
 
 
 def is_event(name: str) -> Callable[[dict[str, Any]], bool]:
@@ -202,18 +211,19 @@ def on_target(line: dict[str, Any]) -> bool:
 def arm(
     kind: str, k: int, rng: random.Random, emu: CrashEmulator, first: DaemonProcess
 ) -> asyncio.Task[None] | None:
-    """Set up the kill of `first` at its k-th order; returns a task when the kill is timed."""
+    """Set up the kill of `first` at the k-th order from now; returns a task when timed."""
+    base = len(emu.order_log)
     if kind == "arrival":
 
         def at_arrival(entry: OrderLogEntry) -> None:
-            if len(emu.order_log) == k:
+            if len(emu.order_log) == base + k:
                 first.kill()  # the emulator executes the order after this returns
 
         emu.order_hooks.append(at_arrival)
     elif kind == "answered":
 
         def after_answer(path: str) -> None:
-            answered = [e for e in emu.order_log if e.answered is not None]
+            answered = [e for e in emu.order_log[base:] if e.answered is not None]
             if len(answered) >= k and path != "/v5/order/create":
                 first.kill()  # the reply reached the client: this is its lookup of the order
 
@@ -229,10 +239,10 @@ def arm(
 
         first.on_line.append(after_log)
     else:
-        delay = rng.uniform(0.0, 0.06)  # the five orders take ~50 ms on this machine
+        delay = rng.uniform(0.0, 0.04)  # a cycle's orders take ~30-50 ms on this machine
 
         async def later() -> None:
-            await emu.wait_for_orders(1, timeout=WAIT)
+            await emu.wait_for_orders(base + 1, timeout=WAIT)
             await asyncio.sleep(delay)  # the random moment is the point of this kind
             first.kill()
 
@@ -298,11 +308,9 @@ def check_books(emu: BybitV5Emulator, journal: Path, leg: LegConfig) -> None:
     assert position < 0
 
 
-@pytest.mark.parametrize("seed", range(RUNS))
-async def test_sigkill_during_order_placement_then_restart(seed: int, tmp_path: Path) -> None:
-    rng = random.Random(seed)
-    kind = KINDS[seed % len(KINDS)]
-    k = rng.randint(1, ORDERS)
+@pytest.mark.parametrize("chain", range(CHAINS))
+async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path: Path) -> None:
+    rng = random.Random(chain)
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
     async with CrashEmulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
@@ -311,21 +319,38 @@ async def test_sigkill_during_order_placement_then_restart(seed: int, tmp_path: 
         )
         path = tmp_path / "hk.toml"
         path.write_text(text)
-        async with asyncio.timeout(WAIT):
-            async with daemon(path, tmp_path) as first:
-                timed = arm(kind, k, rng, emu, first)
-                code = await first.proc.wait()
-                if timed is not None:
-                    await timed
-            assert code == -signal.SIGKILL, first.log()
-            emu.order_hooks.clear()
-            emu.request_hooks.clear()
-            async with daemon(path, tmp_path) as second:
-                ready = await second.wait_for(is_event("daemon_ready"))
-                await second.wait_for(on_target, ready)
-                second.proc.send_signal(signal.SIGTERM)
-                assert await second.proc.wait() == 0, second.log()
-        recovered = {(x["client_id"], x["state"]) for x in second.lines[:ready] if is_recovery(x)}
-        if kind in ("arrival", "answered"):  # the k-th order went through, its fill unjournaled
-            assert recovered == {(emu.order_log[k - 1].params["orderLinkId"], "filled")}
-        check_books(emu, journal, leg_config(text))
+        leg = leg_config(text)
+        running = await start_daemon(path, tmp_path)
+        try:
+            async with asyncio.timeout(WAIT * KILLS):
+                for cycle in range(KILLS):
+                    kind = KINDS[(chain * KILLS + cycle) % len(KINDS)]
+                    k = rng.randint(1, OPENING if cycle == 0 else TOP_UP)
+                    base = len(emu.order_log)
+                    timed = arm(kind, k, rng, emu, running)
+                    if cycle:
+                        await emu.deposit("BTC", Decimal(1))  # more to hedge: new orders
+                    code = await running.proc.wait()
+                    if timed is not None:
+                        await timed
+                    assert code == -signal.SIGKILL, (cycle, kind, k, running.log())
+                    await reap(running)
+                    emu.order_hooks.clear()
+                    emu.request_hooks.clear()
+                    running = await start_daemon(path, tmp_path)
+                    ready = await running.wait_for(is_event("daemon_ready"))
+                    await running.wait_for(on_target, ready)
+                    recovered = {
+                        (x["client_id"], x["state"])
+                        for x in running.lines[:ready]
+                        if is_recovery(x)
+                    }
+                    if kind in ("arrival", "answered"):  # the k-th order went through unjournaled
+                        link = emu.order_log[base + k - 1].params["orderLinkId"]
+                        assert recovered == {(link, "filled")}, (cycle, kind, k)
+                    check_books(emu, journal, leg)
+                running.proc.send_signal(signal.SIGTERM)
+                assert await running.proc.wait() == 0, running.log()
+        finally:
+            await reap(running)
+        check_books(emu, journal, leg)

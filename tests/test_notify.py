@@ -133,6 +133,7 @@ def test_daemon_speaks_the_protocol_without_systemd(
             seen.append(receive(sock))
         ready = next(m for m in seen if "READY=1" in m)
         assert any(line.startswith("STATUS=") and len(line) > 7 for line in ready)
+        assert "starting" not in " ".join(ready) and " live " in " ".join(ready), ready
         assert not any("WATCHDOG=1" in m or "STOPPING=1" in m for m in seen[:-1]), seen
         sock.settimeout(5)
         pings = 0

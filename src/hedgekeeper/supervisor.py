@@ -26,6 +26,7 @@ from hedgekeeper.venues.registry import make_venue
 
 log = structlog.get_logger("hedgekeeper")
 
+LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
 SHUTDOWN_GRACE = 8.0  # seconds for the order in flight; systemd and Docker allow 10
 
 
@@ -103,7 +104,6 @@ class Daemon:
                     log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
                 await engine.refresh()
             ops = await self._ops()
-            self.notifier.ready(self.summary())
             log.info(
                 "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
             )
@@ -160,8 +160,16 @@ class Daemon:
     async def _heartbeat(self) -> None:
         """WATCHDOG=1 from the main loop, so a stuck event loop gets the unit restarted."""
         interval = min(self.notifier.watchdog_interval() or 5.0, 5.0)
+        ready = False
         while not self.stop.is_set():
-            self.notifier.watchdog()
-            self.notifier.status(self.summary())
+            # READY=1 once every leg has decided on fresh data: systemd then knows the hedge is
+            # being kept, not merely that the process started.
+            if not ready and all(e.state in LIVE_STATES for e in self.engines):
+                self.notifier.ready(self.summary())
+                log.info("legs_live", legs=[e.leg.name for e in self.engines])
+                ready = True
+            if ready:
+                self.notifier.watchdog()
+                self.notifier.status(self.summary())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), interval)
+                await asyncio.wait_for(self.stop.wait(), interval if ready else 0.1)
