@@ -362,6 +362,8 @@ class LegEngine:
                 if not done or loop.time() - last_rest >= rest_interval:
                     last_rest = loop.time()
                     await self._periodic()
+                if stop.is_set():  # asked to stop during the REST read: no new order
+                    break
                 outcome = await self._guarded_step()
                 if outcome is None and not feed.changed.is_set():
                     self.settled.set()

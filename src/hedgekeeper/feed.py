@@ -3,18 +3,28 @@
 The feed only stores; it never decides. A reading it cannot place (a position on another symbol,
 a spot balance from a venue that is not a spot source of the leg) is dropped with a log line, so
 a confused stream cannot smuggle foreign numbers into the hedge.
+
+The collateral's equity includes the position's unrealised PnL, which moves with every tick of the
+mark, but exchanges push a wallet update only when the wallet changes (Bybit never on a price
+move). So the snapshot carries the last collateral reading from the mark it was read at to the
+current one by the PnL the position made in between; without that, a price move alone would look
+like a change of exposure on an inverse perp and trade (SPEC §1 says it must not).
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from decimal import Decimal
 
 import structlog
 
 from hedgekeeper.config import LegConfig
 from hedgekeeper.domain import (
+    ZERO,
     AccountSettings,
     Collateral,
+    ContractKind,
     Holding,
     MarketSpec,
     Position,
@@ -34,6 +44,7 @@ class Feed:
         self.prices: Prices | None = None
         self.position: Position | None = None
         self.collateral: Collateral | None = None
+        self.collateral_mark: Decimal | None = None  # the mark when `collateral` was read
         self.settings: AccountSettings | None = None
         self.spot: dict[str, Holding] = {}
         self.open_orders = 0
@@ -49,6 +60,8 @@ class Feed:
             return
         elif isinstance(reading, Prices):
             self.prices = reading
+            if self.collateral is not None and self.collateral_mark is None:
+                self.collateral_mark = reading.mark  # read before any price: the best guess
         elif isinstance(reading, Position):
             if reading.symbol != self.market.symbol:
                 log.warning("foreign_position_dropped", leg=self.leg.name, symbol=reading.symbol)
@@ -56,6 +69,7 @@ class Feed:
             self.position = reading
         elif isinstance(reading, Collateral):
             self.collateral = reading
+            self.collateral_mark = self.prices.mark if self.prices else None
         elif isinstance(reading, AccountSettings):
             self.settings = reading
         self.changed.set()
@@ -82,12 +96,26 @@ class Feed:
             perp_venue=self.leg.perp.venue,
             market=self.market,
             spot=tuple(self.spot[v] for v in self.spot_venues),
-            collateral=self.collateral,
+            collateral=self.marked_collateral(),
             position=self.position,
             prices=self.prices,
             open_orders=self.open_orders,
             settings=self.settings,
         )
+
+    def marked_collateral(self) -> Collateral:
+        """The last collateral reading with its unrealised PnL carried to the current mark."""
+        assert self.prices and self.position and self.collateral
+        basis, mark, q = self.collateral_mark, self.prices.mark, self.position.contracts
+        if basis is None or basis == mark or q == 0:
+            return self.collateral
+        k = self.market.contract_size
+        if self.market.kind is ContractKind.INVERSE:
+            delta = q * k * (1 / basis - 1 / mark)  # in the coin
+        else:
+            delta = q * k * (mark - basis)  # in the quote
+        c = self.collateral
+        return replace(c, equity=c.equity + delta, free=max(c.free + delta, ZERO))
 
     def ages(self, now: float) -> dict[str, float]:
         stamps: dict[str, float] = {}
