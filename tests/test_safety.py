@@ -127,3 +127,51 @@ async def test_liquidation_guard_refuses_increases_on_a_thin_linear_account(
     await rig.settle()
     assert rig.position() == held  # no increase while liquidation is close
     assert rig.trips("liquidation") >= 1
+
+
+async def test_wrong_leverage_refuses_increases_and_says_what_to_change(tmp_path: Path) -> None:
+    from hedgekeeper.venues.paper import PaperVenue
+
+    rig = Rig(tmp_path, venue=PaperVenue, spot=[])  # a dry run does not touch the leverage
+    rig.ex.set_leverage("BTC/USD:BTC", D(3))
+    await rig.start()
+    assert await rig.step() is None
+    assert isinstance(rig.venue, PaperVenue) and rig.venue.orders == {}
+    status = rig.engine.status()
+    assert status["state"] == "guarded" and "3x, not 1x" in status["reason"]
+    assert rig.trips("leverage") == 1
+
+
+class LaggingPosition(FaultyVenue):
+    """A venue whose position reports lag the fills by a few reads, as a slow exchange's do."""
+
+    lag = 0
+
+    async def place(self, request: object) -> object:
+        report = await super().place(request)
+        self.lag = 3
+        return report
+
+    async def position(self, symbol: str) -> object:
+        current = await self.inner.position(symbol)
+        if self.lag:
+            self.lag -= 1
+            return replace(current, contracts=D(0))
+        return current
+
+
+async def test_no_new_decision_until_the_position_reflects_the_fill(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, venue=LaggingPosition, spot=[], max_order="200000")
+    await rig.start()
+    first = await rig.step()
+    assert first is not None and first.filled < 0
+    for _ in range(2):  # the position still reads 0: a naive loop would sell again
+        assert await rig.step() is None
+    assert len(rig.ex.orders) == 1 and rig.trips("in_flight") == 0
+    assert "waiting for the last order" in rig.engine.status()["reason"]
+    for _ in range(12):  # every later fill lags the same way; each is waited for
+        await rig.step()
+    status = rig.engine.status()  # on target once the position caught up
+    assert status["state"] == "live" and status["drift"] == "0"
+    assert D(-130000) < rig.position() < D(-129900)
+    assert len(rig.ex.orders) <= 3  # the opening order and its margin-trimmed remainders
