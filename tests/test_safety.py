@@ -175,3 +175,18 @@ async def test_no_new_decision_until_the_position_reflects_the_fill(tmp_path: Pa
     assert status["state"] == "live" and status["drift"] == "0"
     assert D(-130000) < rig.position() < D(-129900)
     assert len(rig.ex.orders) <= 3  # the opening order and its margin-trimmed remainders
+
+
+async def test_health_is_live_and_fresh_and_a_guarded_leg_stays_healthy(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[]).start()
+    assert rig.engine.healthy() == (False, "btc: starting: starting")
+    await rig.settle()
+    assert rig.engine.healthy() == (True, "ok")
+    rig.kill = True
+    rig.ex.deposit("BTC", D(1), "derivatives")
+    await rig.step()
+    assert rig.engine.status()["guard"] == "kill_switch"
+    assert rig.engine.healthy() == (True, "ok")  # held on purpose, on fresh data
+    rig.ex.step()  # an hour passes; the feed is not refreshed
+    ok, why = rig.engine.healthy()
+    assert not ok and "stale data: price 3600s old" in why

@@ -29,6 +29,8 @@ from hedgekeeper.watch import watch_forever
 
 log = structlog.get_logger("hedgekeeper.engine")
 
+LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
+
 
 @dataclass
 class Memory:
@@ -317,6 +319,7 @@ class LegEngine:
             "position": str(plan.position) if plan else None,
             "drift": str(plan.drift) if plan else None,
             "mark": str(plan.mark) if plan else None,
+            "guard": self.last_key[1] if self.last_key else None,  # who held it last, if any
             "under_hedged": self.under_hedged,
             "halted": self.memory.halted,
             "data_age_seconds": {k: round(v, 3) for k, v in ages.items()},
@@ -324,8 +327,15 @@ class LegEngine:
         }
 
     def healthy(self) -> tuple[bool, str]:
-        if self.state != "live":
+        """Live and fresh. A leg a guard holds on fresh data (margin, kill switch) is healthy:
+        restarting the process would not help it; status and metrics say why it holds."""
+        if self.state not in LIVE_STATES:
             return False, f"{self.leg.name}: {self.state}: {self.why}"
+        ages = self.feed.ages(self.perp.now()) if self.feed else {}
+        limit = self.leg.guards.max_age_seconds
+        stale = [f"{k} {v:.0f}s old" for k, v in ages.items() if v > limit]
+        if stale:
+            return False, f"{self.leg.name}: stale data: {', '.join(stale)}"
         return True, "ok"
 
     # ---- the loop ---------------------------------------------------------------------------

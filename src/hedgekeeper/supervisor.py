@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from hedgekeeper.config import Settings
-from hedgekeeper.engine import LegEngine
+from hedgekeeper.engine import LIVE_STATES, LegEngine
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.notify import Notifier
@@ -26,7 +26,6 @@ from hedgekeeper.venues.registry import make_venue
 
 log = structlog.get_logger("hedgekeeper")
 
-LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
 SHUTDOWN_GRACE = 8.0  # seconds for the order in flight; systemd and Docker allow 10
 
 
