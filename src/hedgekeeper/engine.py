@@ -198,6 +198,7 @@ class LegEngine:
         jump = decision.plan.exposure
         if abs(fresh - jump) <= self.leg.guards.glitch_fraction * max(jump, Decimal("1e-12")):
             self.memory.exposure_confirmed = True
+            self.memory.last_exposure = fresh  # the new level is the baseline from now on
             log.info("exposure_confirmed", leg=self.leg.name, exposure=str(fresh))
             return await self.step()
         log.warning("glitch_ignored", leg=self.leg.name, seen=str(jump), fresh=str(fresh))
