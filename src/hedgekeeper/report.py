@@ -325,13 +325,17 @@ def command(
     if out is not None:
         (out / "report.json").write_text(json.dumps(to_json(fig), indent=2) + "\n")
         (out / "report.txt").write_text(table(fig))
-        from hedgekeeper.plots import plot
+        try:
+            from hedgekeeper.plots import plot
 
-        plot(replay, fig, out)
+            plot(replay, fig, out)
+            drawn = "plots (value, ratio, funding)"
+        except ImportError:  # matplotlib is an extra: the figures stand without it
+            drawn = "no plots (pip install 'hedgekeeper[plots]' for them)"
     if as_json:
         print(json.dumps(to_json(fig), indent=2))
     else:
         print(table(fig), end="")
         if out is not None:
-            print(f"report.json, report.txt, plots (value, ratio, funding) and journal in {out}")
+            print(f"report.json, report.txt, {drawn} and journal in {out}")
     return 0
