@@ -12,6 +12,7 @@ import json
 import sys
 import urllib.request
 from decimal import Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,8 @@ async def status(settings: Settings, as_json: bool) -> int:
         return 0
     print(f"mode {data['mode']} ({data['source']})")
     for leg in data["legs"]:
+        if leg.get("exposure") is not None:
+            leg["exposure"] = f"{Decimal(leg['exposure']):.8f}"
         print(
             f"  {leg['leg']}: {leg['state']}  exposure {leg['exposure']}  position "
             f"{leg['position']}  target {leg['target']}  drift {leg['drift']}  mark {leg['mark']}"
