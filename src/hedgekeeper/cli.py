@@ -12,7 +12,6 @@ import json
 import sys
 import urllib.request
 from decimal import Decimal
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
