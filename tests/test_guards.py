@@ -141,3 +141,19 @@ def test_own_liquidation_estimate_inverse_and_linear() -> None:
     lin = snapshot(linear_market("0.001"), equity="6500", position="-1000", mark="65000")
     est = guards.liquidation_estimate(lin)
     assert est is not None and abs(est - D(71500) / D("1.005")) < D("0.01")  # (E + nK·P)/(nK·1.005)
+
+
+def test_a_mark_far_from_the_index_holds_as_degraded() -> None:
+    from hedgekeeper.domain import Prices
+
+    off = replace(SNAP, prices=Prices(D(65000), NOW, index=D(50000)))
+    v = check(off, leg(), cover("10"), GuardState())
+    assert (
+        v.intent is None
+        and v.guard == "price"
+        and v.degraded
+        and "30.0% from the index" in v.reason
+    )
+    near = replace(SNAP, prices=Prices(D(65000), NOW, index=D(64000)))
+    assert check(near, leg(), sell("10"), GuardState()).intent is not None
+    assert check(off, leg(guards={"max_mark_index_gap": "0.5"}), sell("10"), GuardState()).intent

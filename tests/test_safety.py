@@ -190,3 +190,16 @@ async def test_health_is_live_and_fresh_and_a_guarded_leg_stays_healthy(tmp_path
     rig.ex.step()  # an hour passes; the feed is not refreshed
     ok, why = rig.engine.healthy()
     assert not ok and "stale data: price 3600s old" in why
+
+
+async def test_a_wrong_mark_is_not_traded_on(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[], hedge_ratio="0.5").start()
+    await rig.settle()
+    orders = len(rig.ex.orders)
+    feed = rig.engine.feed
+    assert feed is not None and feed.prices is not None
+    # The stream reports a mark 40 % under the index: at h = 0.5 that would move the target.
+    feed.apply("ex", replace(feed.prices, mark=D(39000)))
+    assert await rig.engine.step() is None
+    assert len(rig.ex.orders) == orders and rig.trips("price") == 1
+    assert rig.engine.status()["state"] == "degraded"

@@ -157,6 +157,7 @@ class Guards(Strict):
     max_age_seconds: Annotated[float, Field(gt=0)] = 120.0
     max_contracts: Positive | None = None
     glitch_fraction: Annotated[Decimal, Field(gt=0)] = Decimal("0.25")
+    max_mark_index_gap: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.05")
     orders_per_minute: Annotated[int, Field(gt=0)] = 10
     breaker_failures: Annotated[int, Field(gt=0)] = 5
     min_liquidation_distance: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.3")

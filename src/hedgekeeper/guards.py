@@ -61,6 +61,20 @@ def stale(snap: Snapshot, leg: LegConfig) -> str | None:
     return None
 
 
+def implausible_price(snap: Snapshot, leg: LegConfig) -> str | None:
+    """A mark far from the index is a broken feed or a market in trouble: trade on neither."""
+    index = snap.prices.index
+    if index is None or index <= 0:
+        return None
+    gap = abs(snap.prices.mark - index) / index
+    if gap > leg.guards.max_mark_index_gap:
+        return (
+            f"mark {snap.prices.mark} is {gap:.1%} from the index {index} (limit "
+            f"{leg.guards.max_mark_index_gap:.0%})"
+        )
+    return None
+
+
 def wrong_settings(snap: Snapshot, leg: LegConfig) -> str | None:
     s = snap.settings
     if s is None:
@@ -139,6 +153,8 @@ def check(snap: Snapshot, leg: LegConfig, intent: Intent, state: GuardState) -> 
         return refuse("in_flight", "waiting for the last order to be reflected in the position")
     if (why := stale(snap, leg)) is not None:
         return refuse("stale_data", why, degraded=True)
+    if (why := implausible_price(snap, leg)) is not None:
+        return refuse("price", why, degraded=True)
     x = exposure(snap, leg)
     if state.last_exposure is not None and not state.exposure_confirmed:
         base = max(state.last_exposure, TINY)
