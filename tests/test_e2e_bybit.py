@@ -29,7 +29,6 @@ from hedgekeeper.config import Settings
 from hedgekeeper.domain import Plan
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.supervisor import Daemon
-from hedgekeeper.venues.ccxt_venue import Throttle
 from tests.emulators.bybit_v5 import BybitV5Emulator
 from tests.emulators.bybit_v5_state import Account
 
@@ -292,22 +291,6 @@ async def test_a_silent_private_stream_is_covered_by_rest(
         plan = await deposit_and_settle(emu, engine)
         assert_recovered(emu, plan)
         emu.silence_private(False)
-
-
-# ---- the order path's latency ----------------------------------------------------------------
-
-
-async def test_the_request_throttle_credits_idle_time() -> None:
-    """ccxt's own throttle made an order after a quiet spell wait out the last read's cost."""
-    throttle = Throttle(refill_per_ms=0.05)  # Bybit: 20 ms per cost unit, burst of 1
-    await throttle(5)  # a position read: 100 ms of debt
-    assert throttle.tokens == -4
-    throttle.stamp -= 10  # ten quiet seconds later the bucket is full again
-    await throttle(2.5)
-    assert throttle.tokens == -1.5  # 1 - 2.5: sent at once
-    started = asyncio.get_running_loop().time()
-    await throttle(1)  # right after: waits out the 30 ms owed
-    assert asyncio.get_running_loop().time() - started >= 0.025
 
 
 # ---- the installed command -------------------------------------------------------------------

@@ -26,8 +26,9 @@ from hedgekeeper.venues.base import (
     VenueUnavailable,
 )
 from hedgekeeper.venues.bybit import BybitQuirks
+from hedgekeeper.venues.ccxt_plumbing import override_urls
 from hedgekeeper.venues.ccxt_quirks import Quirks
-from hedgekeeper.venues.ccxt_venue import CcxtVenue, override_urls
+from hedgekeeper.venues.ccxt_venue import CcxtVenue
 from hedgekeeper.venues.registry import make_venue
 
 SYMBOL = "BTC/USD:BTC"

@@ -1,0 +1,48 @@
+"""The ccxt adapter's policies: the request throttle and read retries."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from hedgekeeper.venues.base import OrderRejected, VenueUnavailable
+from hedgekeeper.venues.ccxt_plumbing import Backoff, Throttle
+
+
+async def test_the_request_throttle_credits_idle_time() -> None:
+    """ccxt's own throttle made an order after a quiet spell wait out the last read's cost."""
+    throttle = Throttle(refill_per_ms=0.05)  # Bybit: 20 ms per cost unit, burst of 1
+    await throttle(5)  # a position read: 100 ms of debt
+    assert throttle.tokens == -4
+    throttle.stamp -= 10  # ten quiet seconds later the bucket is full again
+    await throttle(2.5)
+    assert throttle.tokens == -1.5  # 1 - 2.5: sent at once
+    started = asyncio.get_running_loop().time()
+    await throttle(1)  # right after: waits out the 30 ms owed
+    assert asyncio.get_running_loop().time() - started >= 0.025
+
+
+async def test_reads_are_retried_on_unavailability_only() -> None:
+    calls = {"flaky": 0, "refused": 0}
+
+    async def flaky() -> str:
+        calls["flaky"] += 1
+        if calls["flaky"] < 3:
+            raise VenueUnavailable("502")
+        return "ok"
+
+    async def refused() -> None:
+        calls["refused"] += 1
+        raise OrderRejected("no")
+
+    backoff = Backoff(attempts=4, initial=0.001, maximum=0.002)
+    async for attempt in backoff.retrying(4):
+        with attempt:
+            result = await flaky()
+    assert result == "ok" and calls["flaky"] == 3
+    with pytest.raises(OrderRejected):
+        async for attempt in backoff.retrying(4):
+            with attempt:
+                await refused()
+    assert calls["refused"] == 1
