@@ -203,3 +203,10 @@ async def test_a_wrong_mark_is_not_traded_on(tmp_path: Path) -> None:
     assert await rig.engine.step() is None
     assert len(rig.ex.orders) == orders and rig.trips("price") == 1
     assert rig.engine.status()["state"] == "degraded"
+
+
+async def test_no_new_order_once_the_daemon_is_stopping(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path, spot=[]).start()
+    rig.engine.stop.set()  # SIGTERM arrived while this decision was being made
+    assert await rig.step() is None
+    assert rig.ex.orders == () and "stopping" in rig.engine.status()["reason"]

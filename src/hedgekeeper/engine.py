@@ -30,6 +30,7 @@ from hedgekeeper.watch import watch_forever
 log = structlog.get_logger("hedgekeeper.engine")
 
 LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
+HELD_STATE = {"kill_switch": "killed", "circuit_breaker": "halted", "in_flight": "live"}
 
 
 @dataclass
@@ -85,6 +86,7 @@ class LegEngine:
         self.last_key: tuple[str, str | None, str] | None = None
         self.under_hedged = False
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
+        self.stop = asyncio.Event()  # the daemon is shutting down: no new order from here on
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -167,24 +169,19 @@ class LegEngine:
         if verdict.transfer is not None and await self._top_up(snap, verdict.transfer):
             return self._hold("live", "moved collateral for the next order", "margin", decision)
         if verdict.intent is None:
-            state = "degraded" if verdict.degraded else self._blocked_state(verdict.guard)
+            state = (
+                "degraded" if verdict.degraded else HELD_STATE.get(verdict.guard or "", "guarded")
+            )
             return self._hold(state, verdict.reason, verdict.guard, decision)
         if verdict.guard:
             self._trip(verdict.guard, verdict.reason)
         self.memory.last_exposure = decision.plan.exposure if decision.plan else None
+        if self.stop.is_set():  # e.g. SIGTERM during a confirmation read: send nothing new
+            return self._hold(self.state, "stopping: no new order", None, decision)
         self._journal("trade", verdict.intent.reason, decision, verdict.guard)
         self.state, self.why = "live", verdict.intent.reason
         self.metrics.leg_state(self.leg.name, self.state)
         return await self._execute(snap, verdict.intent)
-
-    def _blocked_state(self, guard: str | None) -> str:
-        if guard in ("kill_switch",):
-            return "killed"
-        if guard == "circuit_breaker":
-            return "halted"
-        if guard == "in_flight":
-            return "live"
-        return "guarded"
 
     async def _confirm(self, snap: Snapshot, decision: Decision) -> Outcome | None:
         """The glitch guard: a big jump in X is believed only after a fresh REST read agrees."""
@@ -344,6 +341,7 @@ class LegEngine:
     async def run(self, stop: asyncio.Event, rest_interval: float) -> None:
         """Watch, and decide after every change; a REST read every `rest_interval` seconds."""
         assert self.feed and self.market
+        self.stop = stop
         feed = self.feed
         loop = asyncio.get_running_loop()
         async with asyncio.TaskGroup() as tasks:
