@@ -79,3 +79,19 @@ async def test_a_dry_run_changes_no_exchange_setting() -> None:
     inner.exchange.set_leverage(INV, D(3))
     settings = await venue.ensure_settings(INV, D(1), "cross")
     assert settings.leverage == D(3)  # reported, not changed: the guard will refuse increases
+
+
+async def test_paper_pnl_stays_in_the_wallet_of_its_settle_coin() -> None:
+    venue, inner = await paper()
+    lin = "BTC/USDT:USDT"
+    await venue.market(lin)
+    await venue.prices(lin)
+    await venue.place(OrderRequest(lin, Side.SELL, D(1000), False, None, "l1"))  # 1 BTC short
+    inner.exchange.set_price(D(50000))
+    await venue.prices(INV)
+    await venue.prices(lin)
+    btc = await venue.collateral(INV)
+    usdt = await venue.collateral(lin)
+    assert btc.equity == D(2)  # no inverse paper trade: the BTC wallet is untouched
+    linear_fee = D(65000) * inner.exchange.market(lin).taker_fee  # on 65,000 USDT notional
+    assert usdt.equity == D(100000) + D(15000) - linear_fee

@@ -81,24 +81,34 @@ class PaperVenue:
             value = n * k * mark - self.cost.get(symbol, ZERO)
         return value - self.fees.get(symbol, ZERO)
 
-    def _overlay(self, reading: Reading) -> Reading:
+    def _overlay(self, reading: Reading, symbol: str) -> Reading:
+        """Add the paper book to a reading about `symbol` (its price, position, or wallet)."""
         if isinstance(reading, Prices):
-            self.marks = {**self.marks, **{s: reading.mark for s in self.specs}}
+            self.marks[symbol] = reading.mark
             return reading
         if isinstance(reading, Position) and reading.symbol in self.contracts:
             return replace(reading, contracts=reading.contracts + self.contracts[reading.symbol])
-        if isinstance(reading, Collateral):
-            extra = sum((self._pnl(s, self.marks[s]) for s in self.specs if s in self.marks), ZERO)
+        if isinstance(reading, Collateral) and symbol in self.specs:
+            # Only the paper PnL settled in this wallet's coin belongs to it.
+            coin = self.specs[symbol].settle
+            extra = sum(
+                (
+                    self._pnl(s, self.marks[s])
+                    for s, spec in self.specs.items()
+                    if spec.settle == coin and s in self.marks
+                ),
+                ZERO,
+            )
             return replace(reading, equity=reading.equity + extra, free=reading.free + extra)
         return reading
 
     async def collateral(self, symbol: str) -> Collateral:
-        reading = self._overlay(await self.inner.collateral(symbol))
+        reading = self._overlay(await self.inner.collateral(symbol), symbol)
         assert isinstance(reading, Collateral)
         return reading
 
     async def position(self, symbol: str) -> Position:
-        reading = self._overlay(await self.inner.position(symbol))
+        reading = self._overlay(await self.inner.position(symbol), symbol)
         assert isinstance(reading, Position)
         return reading
 
@@ -169,4 +179,4 @@ class PaperVenue:
 
     async def watch(self, symbol: str, asset: str) -> AsyncIterator[Reading]:
         async for reading in self.inner.watch(symbol, asset):
-            yield self._overlay(reading)
+            yield self._overlay(reading, symbol)
