@@ -21,34 +21,22 @@ D = Decimal
 NOW = 1_700_000_000.0
 
 
-def inverse_market(contract_size: str = "1", step: str = "1", fee: str = "0.0006") -> MarketSpec:
+def market(symbol: str, contract_size: str, step: str, fee: str, tick: str) -> MarketSpec:
+    """A BTC perp from its unified symbol: inverse when it settles in the base coin."""
+    base, rest = symbol.split("/")
+    quote, settle = rest.split(":")
+    kind = ContractKind.INVERSE if settle == base else ContractKind.LINEAR
     return MarketSpec(
-        symbol="BTC/USD:BTC",
-        kind=ContractKind.INVERSE,
-        contract_size=D(contract_size),
-        amount_step=D(step),
-        min_amount=D(step),
-        price_step=D("0.5"),
-        base="BTC",
-        quote="USD",
-        settle="BTC",
-        taker_fee=D(fee),
+        symbol, kind, D(contract_size), D(step), D(step), D(tick), base, quote, settle, D(fee)
     )
+
+
+def inverse_market(contract_size: str = "1", step: str = "1", fee: str = "0.0006") -> MarketSpec:
+    return market("BTC/USD:BTC", contract_size, step, fee, tick="0.5")
 
 
 def linear_market(contract_size: str = "0.001", step: str = "1", fee: str = "0.0006") -> MarketSpec:
-    return MarketSpec(
-        symbol="BTC/USDT:USDT",
-        kind=ContractKind.LINEAR,
-        contract_size=D(contract_size),
-        amount_step=D(step),
-        min_amount=D(step),
-        price_step=D("0.1"),
-        base="BTC",
-        quote="USDT",
-        settle="USDT",
-        taker_fee=D(fee),
-    )
+    return market("BTC/USDT:USDT", contract_size, step, fee, tick="0.1")
 
 
 def leg(**overrides: Any) -> LegConfig:
