@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,3 +98,24 @@ async def test_recovery_settles_intents_written_before_a_crash(
     assert outcomes[sent.client_id].state is OrderState.FILLED
     assert journal.filled_position("btc") == D(-700) == venue.exchange.position(SYMBOL).contracts
     assert venue.placed == []  # recovery only looks; it never re-sends
+
+
+async def test_the_intent_is_committed_before_the_order_is_sent(
+    venue: FaultyVenue, journal: Journal
+) -> None:
+    """A crash during `place()` must leave the intent on disk, or recovery never asks about it."""
+    seen: list[tuple[str, str]] = []
+    send = venue.place
+
+    async def place(request: OrderRequest) -> object:
+        # Another connection sees only what was committed, as a restarted daemon would.
+        other = sqlite3.connect(journal.path)
+        try:
+            seen.extend(other.execute("SELECT client_id, state FROM intents").fetchall())
+        finally:
+            other.close()
+        return await send(request)
+
+    venue.place = place  # type: ignore[method-assign]
+    outcome = await executor(venue, journal).execute(sell())
+    assert seen == [(outcome.client_id, OrderState.PENDING.value)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hedgekeeper.domain import Collateral, Decision, Side, Snapshot
@@ -190,12 +190,25 @@ def test_h1_inverse_price_moves_alone_never_trade(
     q=st.integers(min_value=-10_000_000, max_value=0),
     linear=st.booleans(),
     counted=st.booleans(),
+    over=st.decimals(min_value=D(0), max_value=D(3), places=3),
 )
+@example(spot=D(1), equity=D(1), mark=D(65000), h=D(1), q=-130000, linear=False, counted=True,
+         over=D(2))  # fmt: skip
 def test_never_net_long_never_above_hx_and_replanning_holds(
-    spot: Decimal, equity: Decimal, mark: Decimal, h: Decimal, q: int, linear: bool, counted: bool
+    spot: Decimal,
+    equity: Decimal,
+    mark: Decimal,
+    h: Decimal,
+    q: int,
+    linear: bool,
+    counted: bool,
+    over: Decimal,
 ) -> None:
     market = linear_market() if linear else inverse_market()
-    cfg = leg(hedge_ratio=str(h), count_collateral=counted)
+    # The reserve ranges from nothing to three times the holding: above it (over > 1) the
+    # exposure would be negative, and only the reconciler's floors keep the short from flipping.
+    reserve = (spot + equity) * over
+    cfg = leg(hedge_ratio=str(h), count_collateral=counted, reserve=str(reserve))
     snap = snapshot(market, spot=spot, equity=equity, mark=mark, position=D(q))
     d = reconcile(snap, cfg)
     after = apply(snap, d)

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
+from hedgekeeper.venues import ccxt_plumbing
 from hedgekeeper.venues.base import OrderRejected, VenueUnavailable
 from hedgekeeper.venues.ccxt_plumbing import Backoff, Throttle
 
 
-async def test_the_request_throttle_credits_idle_time() -> None:
+async def test_the_request_throttle_credits_idle_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """ccxt's own throttle made an order after a quiet spell wait out the last read's cost."""
+    now = [1000.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the throttle's clock, advanced by its own waits
+        waits.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(ccxt_plumbing, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(ccxt_plumbing, "asyncio", SimpleNamespace(sleep=sleep, Lock=asyncio.Lock))
     throttle = Throttle(refill_per_ms=0.05)  # Bybit: 20 ms per cost unit, burst of 1
     await throttle(5)  # a position read: 100 ms of debt
-    assert throttle.tokens == -4
-    throttle.stamp -= 10  # ten quiet seconds later the bucket is full again
+    assert throttle.tokens == -4 and waits == []
+    now[0] += 10  # ten quiet seconds later the bucket is full again
     await throttle(2.5)
-    assert throttle.tokens == -1.5  # 1 - 2.5: sent at once
-    started = asyncio.get_running_loop().time()
-    await throttle(1)  # right after: waits out the 30 ms owed
-    assert asyncio.get_running_loop().time() - started >= 0.025
+    assert throttle.tokens == -1.5 and waits == []  # 1 - 2.5: sent at once
+    await throttle(1)  # right after: waits out the 30 ms owed, and only that
+    assert waits == [pytest.approx(0.03)] and throttle.tokens == pytest.approx(-1)
 
 
 async def test_reads_are_retried_on_unavailability_only() -> None:

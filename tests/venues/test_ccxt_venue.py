@@ -30,6 +30,7 @@ from hedgekeeper.venues.ccxt_plumbing import override_urls
 from hedgekeeper.venues.ccxt_quirks import Quirks
 from hedgekeeper.venues.ccxt_venue import CcxtVenue
 from hedgekeeper.venues.registry import make_venue
+from hedgekeeper.venues.sim import SimVenue
 
 SYMBOL = "BTC/USD:BTC"
 MARKET = {
@@ -242,8 +243,7 @@ def test_registry_picks_quirks_and_the_sim() -> None:
     assert isinstance(bybit_venue, CcxtVenue) and isinstance(bybit_venue.quirks, BybitQuirks)
     okx = make_venue("b", VenueConfig(exchange="okx"), "live")
     assert isinstance(okx, CcxtVenue) and type(okx.quirks) is Quirks
-    sim = pytest.importorskip("hedgekeeper.venues.sim")
-    assert isinstance(make_venue("s", VenueConfig(exchange="sim"), "dry-run"), sim.SimVenue)
+    assert isinstance(make_venue("s", VenueConfig(exchange="sim"), "dry-run"), SimVenue)
 
 
 async def test_dry_run_never_sends() -> None:

@@ -5,7 +5,8 @@ the first tests feed them over 10,000 mangled versions of real ccxt-unified and 
 (captured from ccxt 4.5 against the Bybit emulator): keys removed, values replaced by None,
 numbers-as-strings, "NaN"/"inf", negative or absurd numbers, wrong symbols, wrong types and nested
 junk. A value that comes back must also be usable: the arithmetic the daemon does on it may not
-raise either.
+raise either. Each of those tests also feeds a valid payload with a drawn number in it and checks
+the exact value that comes back, so a parser that refused everything would fail them.
 
 The last tests run a `LegEngine` against a real `CcxtVenue` (Bybit quirks) whose ccxt client is a
 fake serving those payloads: with malformed ones the leg holds as degraded and never orders; with
@@ -30,19 +31,22 @@ from hedgekeeper import config
 from hedgekeeper.domain import (
     AccountSettings,
     Collateral,
+    ContractKind,
     FundingEvent,
     MarketSpec,
     OrderReport,
+    OrderState,
     Position,
     Prices,
     Side,
+    Stamped,
 )
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.venues import bybit
 from hedgekeeper.venues import ccxt_parse as parse
-from hedgekeeper.venues.base import BadReply
+from hedgekeeper.venues.base import BadReply, SpotReading
 from hedgekeeper.venues.bybit import BybitQuirks
 from hedgekeeper.venues.ccxt_quirks import Quirks
 from hedgekeeper.venues.ccxt_venue import CcxtVenue
@@ -210,6 +214,25 @@ def mangled(draw: st.DrawFn, base: object, values: st.SearchStrategy[Any] = junk
     return value
 
 
+D = Decimal
+Valid = tuple[Any, Decimal]
+
+
+@st.composite
+def valid(draw: st.DrawFn, base: object, path: Path_, values: st.SearchStrategy[Any]) -> Valid:
+    """`base` with the number at `path` replaced by a drawn one: (payload, the number)."""
+    raw = copy.deepcopy(base)
+    value = draw(values)
+    _parent(raw, path)[path[-1]] = value
+    return raw, D(str(value))
+
+
+def numbers(low: str, high: str, places: int, as_text: bool) -> st.SearchStrategy[Any]:
+    """Valid numbers as ccxt gives them: floats in unified fields, strings in raw `info`."""
+    drawn = st.decimals(min_value=D(low), max_value=D(high), places=places)
+    return drawn.map(str) if as_text else drawn.map(float)
+
+
 # ---- what a usable value is -----------------------------------------------------------------
 
 
@@ -271,36 +294,80 @@ def check_funding(events: list[FundingEvent]) -> None:
 
 
 @FUZZ
-@given(raw=mangled(MARKET), tick_size=st.booleans())
-def test_market(raw: object, tick_size: bool) -> None:
+@given(
+    raw=mangled(MARKET),
+    tick_size=st.booleans(),
+    good=valid(MARKET, ("contractSize",), numbers("0.001", "1000", 3, False)),
+)
+def test_market(raw: object, tick_size: bool, good: Valid) -> None:
+    payload, size = good
+    assert parse.parse_market(payload, SYMBOL) == MarketSpec(
+        SYMBOL, ContractKind.INVERSE, size, D(1), D(1), D("0.5"), "BTC", "USD", "BTC", D("0.0006")
+    )
     if (m := parsed(lambda: parse.parse_market(raw, SYMBOL, tick_size))) is not None:
         check_market(m)
 
 
+def with_index(good: Valid) -> Valid:
+    payload, mark = good
+    payload["indexPrice"] = payload["markPrice"]
+    return payload, mark
+
+
 @FUZZ
-@given(raw=mangled(TICKER))
-def test_ticker(raw: object) -> None:
+@given(
+    raw=mangled(TICKER),
+    good=valid(TICKER, ("markPrice",), numbers("0.5", "999999", 1, False)).map(with_index),
+)
+def test_ticker(raw: object, good: Valid) -> None:
+    payload, mark = good
+    assert parse.parse_prices(payload, SYMBOL, TS) == Prices(mark, TS, mark)
     if (p := parsed(lambda: parse.parse_prices(raw, SYMBOL, TS))) is not None:
         check_prices(p)
 
 
 @FUZZ
-@given(raw=mangled([POSITION]))
-def test_positions(raw: object) -> None:
+@given(
+    raw=mangled([POSITION]),
+    good=valid([POSITION], (0, "contracts"), st.integers(1, 10**9)),
+    side=st.sampled_from(("long", "short")),
+)
+def test_positions(raw: object, good: Valid, side: str) -> None:
+    payload, size = good
+    payload[0]["side"] = side
+    signed = size if side == "long" else -size
+    assert parse.parse_position(payload, SYMBOL, TS) == Position(
+        SYMBOL, signed, TS, D(60000), None, D(1)
+    )
     if (p := parsed(lambda: parse.parse_position(raw, SYMBOL, TS))) is not None:
         check_position(p)
 
 
 @FUZZ
-@given(raw=mangled(ORDER))
-def test_order(raw: object) -> None:
+@given(raw=mangled(ORDER), good=valid(ORDER, ("filled",), st.integers(0, 1000)))
+def test_order(raw: object, good: Valid) -> None:
+    payload, filled = good
+    state = OrderState.FILLED if filled == 1000 else OrderState.PARTIAL
+    average = D(60000) if filled else None
+    assert parse.parse_order(payload, "hk1", "BTC", TS) == OrderReport(
+        "hk1", state, filled, average, D("0.00001"), TS, ORDER["id"]
+    )
     if (o := parsed(lambda: parse.parse_order(raw, "hk1", "BTC", TS))) is not None:
         check_order(o)
 
 
 @FUZZ
-@given(raw=mangled(FUNDING), bybit_shape=st.booleans())
-def test_funding(raw: object, bybit_shape: bool) -> None:
+@given(
+    raw=mangled(FUNDING),
+    bybit_shape=st.booleans(),
+    paid=valid(FUNDING, (0, "info", "execFee"), numbers("-1", "1", 8, True)),
+    received=valid(FUNDING, (0, "amount"), numbers("-1", "1", 8, False)),
+)
+def test_funding(raw: object, bybit_shape: bool, paid: Valid, received: Valid) -> None:
+    (by_bybit, fee), (by_ccxt, amount) = paid, received
+    ts, rate = 1795337927.14, D("0.0001")
+    assert bybit.parse_funding(by_bybit, SYMBOL, "BTCUSD") == [FundingEvent(SYMBOL, -fee, ts, rate)]
+    assert parse.parse_funding(by_ccxt, SYMBOL) == [FundingEvent(SYMBOL, amount, ts, rate)]
     if bybit_shape:
         events = parsed(lambda: bybit.parse_funding(raw, SYMBOL, "BTCUSD"))
     else:
@@ -309,19 +376,31 @@ def test_funding(raw: object, bybit_shape: bool) -> None:
         check_funding(events)
 
 
+def unified_quirks() -> BybitQuirks:
+    quirks = BybitQuirks()
+    quirks.spot_account = quirks.derivatives_account = "UNIFIED"
+    return quirks
+
+
+EQUITY_PATH = ("info", "result", "list", 0, "coin", 0, "equity")
+
+
 @FUZZ
-@given(raw=mangled(BALANCE))
-def test_bybit_wallet_and_its_streams(raw: object) -> None:
-    def collateral() -> Collateral:
+@given(raw=mangled(BALANCE), good=valid(BALANCE, EQUITY_PATH, numbers("0", "1000", 8, True)))
+def test_bybit_wallet_and_its_streams(raw: object, good: Valid) -> None:
+    def collateral(raw: object) -> Collateral:
         entry = bybit.wallet_coin(bybit.balance_info(raw), "UNIFIED", "BTC")
         return bybit.parse_coin(entry, "BTC", TS, True)
 
-    if (c := parsed(collateral)) is not None:
-        check_collateral(c)
+    payload, equity = good
+    expected = Collateral(D(2), equity, D("0.2"), TS, True)
+    assert collateral(payload) == expected
     market = parse.parse_market(MARKET, SYMBOL)
-    quirks = BybitQuirks()
-    quirks.spot_account = quirks.derivatives_account = "UNIFIED"
-    for _, parser in quirks.balance_streams(market, "BTC"):
+    [(_, stream)] = unified_quirks().balance_streams(market, "BTC")
+    assert stream(payload, TS) == [expected, SpotReading("BTC", Stamped(equity, TS))]
+    if (c := parsed(lambda: collateral(raw))) is not None:
+        check_collateral(c)
+    for _, parser in unified_quirks().balance_streams(market, "BTC"):
         for reading in parsed(lambda p=parser: p(raw, TS)) or []:  # type: ignore[misc]
             if isinstance(reading, Collateral):
                 check_collateral(reading)
@@ -330,16 +409,27 @@ def test_bybit_wallet_and_its_streams(raw: object) -> None:
 
 
 @FUZZ
-@given(raw=mangled(BALANCE))
-def test_plain_ccxt_balance(raw: object) -> None:
+@given(raw=mangled(BALANCE), good=valid(BALANCE, ("BTC", "total"), numbers("0", "1000", 8, False)))
+def test_plain_ccxt_balance(raw: object, good: Valid) -> None:
+    payload, total = good
+    assert Quirks().balance_collateral(payload, "BTC", TS) == Collateral(total, total, D("0.2"), TS)
     if (c := parsed(lambda: Quirks().balance_collateral(raw, "BTC", TS))) is not None:
         check_collateral(c)
 
 
 @FUZZ
-@given(positions=mangled([POSITION]), account=mangled(ACCOUNT_INFO), unified=st.booleans())
-def test_bybit_settings(positions: object, account: object, unified: bool) -> None:
+@given(
+    positions=mangled([POSITION]),
+    account=mangled(ACCOUNT_INFO),
+    unified=st.booleans(),
+    good=valid([POSITION], (0, "info", "leverage"), numbers("0.01", "100", 2, True)),
+)
+def test_bybit_settings(positions: object, account: object, unified: bool, good: Valid) -> None:
+    payload, leverage = good
     info = account if unified else None
+    known = ACCOUNT_INFO if unified else None
+    expected = AccountSettings(leverage, "cross", True, unified, TS)
+    assert bybit.parse_settings(payload, known, SYMBOL, unified, TS) == expected
     found = parsed(lambda: bybit.parse_settings(positions, info, SYMBOL, unified, TS))
     if found is not None:
         assert isinstance(found, AccountSettings)
@@ -347,8 +437,10 @@ def test_bybit_settings(positions: object, account: object, unified: bool) -> No
 
 
 @FUZZ
-@given(raw=mangled(ORDER))
-def test_order_fee(raw: object) -> None:
+@given(raw=mangled(ORDER), good=valid(ORDER, ("fee", "cost"), numbers("0", "1", 8, False)))
+def test_order_fee(raw: object, good: Valid) -> None:
+    payload, fee = good
+    assert parse.order_fee(payload, "BTC", "order") == fee
     if isinstance(raw, dict):
         finite(parsed(lambda: parse.order_fee(raw, "BTC", "order")))
 
@@ -383,6 +475,7 @@ TARGETS: dict[str, tuple[object, Callable[[Any], None]]] = {
 def test_extreme_numbers_in_every_field(target: str) -> None:
     """Every field, every extreme: the rare combinations random examples may not reach."""
     base, check = TARGETS[target]
+    check(copy.deepcopy(base))  # the real payload passes: a parser refusing all would not
     for path in list(paths(base)):
         for extreme in EXTREMES:
             raw = copy.deepcopy(base)
