@@ -70,7 +70,9 @@ enabled = false
 [log]
 level = "info"
 json = true
-[venues.bybit]
+"""
+LEG = """
+[venues.{venue}]
 exchange = "bybit"
 api_key = "{key}"
 secret = "{secret}"
@@ -78,13 +80,25 @@ rest_interval = 0.5
 urls = {{ rest = "{rest}", ws = "{ws}" }}
 options = {{ enableRateLimit = false, timeout = 3000 }}
 [[legs]]
-name = "btc"
+name = "{leg}"
 asset = "BTC"
-perp = {{ venue = "bybit", symbol = "BTC/USD:BTC" }}
-spot = [{{ venue = "bybit" }}]
+perp = {{ venue = "{venue}", symbol = "BTC/USD:BTC" }}
+spot = [{{ venue = "{venue}" }}]
 hedge_ratio = 0.9
 max_order = 25000
 """
+
+
+def config_text(journal: Path, legs: list[tuple[str, str, BybitV5Emulator]]) -> str:
+    """A testnet config with one leg per (leg name, venue name, emulator)."""
+    text = CONFIG.format(journal=journal)
+    for leg, venue, emu in legs:
+        text += LEG.format(
+            leg=leg, venue=venue, key=emu.api_key, secret=emu.secret, rest=emu.rest_url,
+            ws=emu.ws_url,
+        )  # fmt: skip
+    return text
+
 
 # The emulator's inverse BTCUSD, as the adapter reads it (checked by tests/venues/test_bybit.py).
 BTCUSD = MarketSpec(
@@ -314,9 +328,7 @@ async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path:
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
     async with CrashEmulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
-        text = CONFIG.format(
-            journal=journal, key=emu.api_key, secret=emu.secret, rest=emu.rest_url, ws=emu.ws_url
-        )
+        text = config_text(journal, [("btc", "bybit", emu)])
         path = tmp_path / "hk.toml"
         path.write_text(text)
         leg = leg_config(text)

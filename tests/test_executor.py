@@ -75,7 +75,7 @@ async def test_lookups_that_fail_leave_the_order_unknown_and_open(
     assert outcome.state is OrderState.UNKNOWN and outcome.failed
     assert [o.client_id for o in journal.unfinished()] == [outcome.client_id]
     # Recovery later settles it from the exchange, without sending anything new.
-    [recovered] = await executor(venue, journal).recover()
+    [recovered] = await executor(venue, journal).recover("btc")
     assert recovered.state is OrderState.FILLED and len(venue.placed) == 1
 
 
@@ -90,10 +90,10 @@ async def test_recovery_settles_intents_written_before_a_crash(
     venue: FaultyVenue, journal: Journal
 ) -> None:
     # Crash 1: intent written, request never sent. Crash 2: sent and filled, answer lost.
-    never_sent = journal.open_intent(sell("500"), venue.now())
-    sent = journal.open_intent(sell("700"), venue.now())
+    never_sent = journal.open_intent(sell("500"), venue.now(), "sim")
+    sent = journal.open_intent(sell("700"), venue.now(), "sim")
     await venue.inner.place(OrderRequest(SYMBOL, Side.SELL, D(700), False, None, sent.client_id))
-    outcomes = {o.client_id: o for o in await executor(venue, journal).recover()}
+    outcomes = {o.client_id: o for o in await executor(venue, journal).recover("btc")}
     assert outcomes[never_sent.client_id].state is OrderState.REJECTED
     assert outcomes[sent.client_id].state is OrderState.FILLED
     assert journal.filled_position("btc") == D(-700) == venue.exchange.position(SYMBOL).contracts
@@ -119,3 +119,24 @@ async def test_the_intent_is_committed_before_the_order_is_sent(
     venue.place = place  # type: ignore[method-assign]
     outcome = await executor(venue, journal).execute(sell())
     assert seen == [(outcome.client_id, OrderState.PENDING.value)]
+
+
+async def test_each_leg_recovers_only_the_intents_it_sent_to_its_own_venue(
+    journal: Journal,
+) -> None:
+    """Leg b's order lives at venue b: asked at venue a, "not found" would journal it as never
+    placed while venue b holds the position."""
+    venue_a, venue_b = SimVenue("a", SimConfig(steps=5)), SimVenue("b", SimConfig(steps=5))
+    journal.open_intent(sell("300"), venue_b.now(), "b")  # leg "btc" is in neither executor
+    leg_b = Intent("b", SYMBOL, Side.SELL, D(700), False, None, "b's sell")
+    sent = journal.open_intent(leg_b, venue_b.now(), "b")
+    await venue_b.place(OrderRequest(SYMBOL, Side.SELL, D(700), False, None, sent.client_id))
+    # The restart: every leg's executor recovers, leg a's first.
+    at_a = Executor(venue_a, journal, venue_a.now, lookup_attempts=2, lookup_delay=0)
+    at_b = Executor(venue_b, journal, venue_b.now, lookup_attempts=2, lookup_delay=0)
+    assert await at_a.recover("a") == []
+    [settled] = await at_b.recover("b")
+    assert settled.client_id == sent.client_id and settled.state is OrderState.FILLED
+    assert journal.filled_position("b") == D(-700) == venue_b.exchange.position(SYMBOL).contracts
+    # Leg "btc"'s intent is nobody's here: left for a person, not settled by a guess.
+    assert [o.leg for o in journal.unfinished()] == ["btc"]

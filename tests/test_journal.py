@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -22,12 +23,12 @@ def intent(side: Side = Side.SELL, contracts: str = "100") -> Intent:
 def test_client_ids_derive_from_the_row_and_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = Journal(path)
-    first = journal.open_intent(intent(), 1.0)
+    first = journal.open_intent(intent(), 1.0, "ex")
     assert first.client_id == f"hk{journal.prefix}{first.id:010d}"
     assert first.client_id.isalnum() and len(first.client_id) <= 32  # okx's clOrdId limit
     journal.close()
     again = Journal(path)
-    second = again.open_intent(intent(), 2.0)
+    second = again.open_intent(intent(), 2.0, "ex")
     assert second.id == first.id + 1 and second.client_id.startswith(f"hk{journal.prefix}")
     assert [o.client_id for o in again.unfinished()] == [first.client_id, second.client_id]
     again.close()
@@ -35,13 +36,13 @@ def test_client_ids_derive_from_the_row_and_survive_reopening(tmp_path: Path) ->
 
 def test_two_journals_never_share_client_ids(tmp_path: Path) -> None:
     a, b = Journal(tmp_path / "a.sqlite"), Journal(tmp_path / "b.sqlite")
-    assert a.open_intent(intent(), 1).client_id != b.open_intent(intent(), 1).client_id
+    assert a.open_intent(intent(), 1, "ex").client_id != b.open_intent(intent(), 1, "ex").client_id
 
 
 def test_a_final_report_closes_the_intent_and_books_a_signed_fill(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
-    sell = journal.open_intent(intent(Side.SELL, "100"), 1)
-    buy = journal.open_intent(intent(Side.BUY, "40"), 2)
+    sell = journal.open_intent(intent(Side.SELL, "100"), 1, "ex")
+    buy = journal.open_intent(intent(Side.BUY, "40"), 2, "ex")
     filled = OrderReport(sell.client_id, OrderState.FILLED, D(100), D(65000), D("0.0001"), 3)
     assert journal.record(sell, filled) == D(-100)
     part = OrderReport(buy.client_id, OrderState.PARTIAL, D(30), D(64000), D(0), 4)
@@ -53,7 +54,7 @@ def test_a_final_report_closes_the_intent_and_books_a_signed_fill(tmp_path: Path
 
 def test_an_open_report_books_no_fill(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.sqlite")
-    sell = journal.open_intent(intent(), 1)
+    sell = journal.open_intent(intent(), 1, "ex")
     report = OrderReport(sell.client_id, OrderState.OPEN, D(0), None, D(0), 2)
     assert journal.record(sell, report) == 0
     assert [o.state for o in journal.unfinished()] == [OrderState.OPEN]
@@ -97,3 +98,40 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
 def test_unknown_table_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no journal table"):
         Journal(tmp_path / "j.sqlite").count("intents; DROP TABLE intents")
+
+
+def test_unfinished_intents_by_leg_and_venue_and_older_journals(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    at_a = journal.open_intent(intent(), 1, "a")
+    at_b = journal.open_intent(intent(), 2, "b")
+    # An intent written before intents recorded their venue: its leg's executor still asks.
+    journal.db.execute("UPDATE intents SET venue=NULL WHERE id=?", (at_b.id,))
+    journal.close()
+    again = Journal(path)
+    assert [o.client_id for o in again.unfinished("btc", "a")] == [at_a.client_id, at_b.client_id]
+    assert [o.client_id for o in again.unfinished("btc", "c")] == [at_b.client_id]
+    assert again.unfinished("eth", "a") == []
+    assert [(o.venue) for o in again.unfinished()] == ["a", None]
+
+
+def test_a_journal_from_before_the_venue_column_opens_and_keeps_its_intents(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE intents (id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL,"
+        " symbol TEXT NOT NULL, side TEXT NOT NULL, contracts TEXT NOT NULL,"
+        " reduce_only INTEGER NOT NULL, limit_price TEXT, client_id TEXT UNIQUE,"
+        " state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO intents VALUES (1, 1, 'btc', 'BTC/USD:BTC', 'sell', '5', 0, NULL,"
+        " 'hkold0000000001', 'unknown', 'x', 1)"
+    )
+    db.commit()
+    db.close()
+    journal = Journal(path)
+    [old] = journal.unfinished("btc", "bybit")
+    assert (old.client_id, old.venue) == ("hkold0000000001", None)

@@ -58,7 +58,7 @@ class Executor:
         self.lookup_delay = lookup_delay
 
     async def execute(self, intent: Intent) -> Outcome:
-        opened = self.journal.open_intent(intent, self.clock())
+        opened = self.journal.open_intent(intent, self.clock(), self.venue.name)
         request = OrderRequest(
             symbol=intent.symbol,
             side=intent.side,
@@ -158,10 +158,12 @@ class Executor:
             "could not reach the exchange to settle the order",
         )
 
-    async def recover(self) -> list[Outcome]:
-        """Crash recovery: settle every intent the journal does not know the end of."""
+    async def recover(self, leg: str) -> list[Outcome]:
+        """Crash recovery: settle every intent of `leg` sent to this executor's venue that the
+        journal does not know the end of. Only the venue that received an order can say it never
+        did: asked elsewhere, "not found" would journal a live order as never placed."""
         outcomes = []
-        for opened in self.journal.unfinished():
+        for opened in self.journal.unfinished(leg, self.venue.name):
             log.info("recovering_intent", client_id=opened.client_id, state=opened.state.value)
             outcomes.append(await self.settle(opened))
         return outcomes

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE TABLE IF NOT EXISTS intents (
   id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, symbol TEXT NOT NULL,
   side TEXT NOT NULL, contracts TEXT NOT NULL, reduce_only INTEGER NOT NULL, limit_price TEXT,
-  client_id TEXT UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL);
+  client_id TEXT UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL,
+  venue TEXT);
 CREATE TABLE IF NOT EXISTS orders (
   id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL REFERENCES intents(id), ts REAL NOT NULL,
   exchange_id TEXT, state TEXT NOT NULL, filled TEXT NOT NULL, average_price TEXT,
@@ -61,6 +62,7 @@ class OpenIntent:
     side: Side
     contracts: Decimal
     state: OrderState
+    venue: str | None  # the venue it was sent to; None in journals older than the column
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -83,6 +85,7 @@ class Journal:
         self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
+        self._migrate()
         self.prefix = self._instance_prefix()
 
     @staticmethod
@@ -121,6 +124,12 @@ class Journal:
             raise
         self.db.execute("COMMIT")
 
+    def _migrate(self) -> None:
+        """Columns added since a journal was created, so an old journal keeps its history."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(intents)")}
+        if "venue" not in columns:
+            self.db.execute("ALTER TABLE intents ADD COLUMN venue TEXT")
+
     def _instance_prefix(self) -> str:
         """Random per journal, so client ids never collide across journals on one account."""
         with self._tx() as db:
@@ -133,12 +142,13 @@ class Journal:
 
     # ---- intents and orders ---------------------------------------------------------------
 
-    def open_intent(self, intent: Intent, ts: float) -> OpenIntent:
-        """Commit the intent and its client id; only after this may the order be sent."""
+    def open_intent(self, intent: Intent, ts: float, venue: str) -> OpenIntent:
+        """Commit the intent, its client id and the venue it goes to; only after this may the
+        order be sent, and only that venue can later say what became of it."""
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO intents (ts, leg, symbol, side, contracts, reduce_only, limit_price,"
-                " state, reason, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " state, reason, updated, venue) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     ts,
                     intent.leg,
@@ -150,6 +160,7 @@ class Journal:
                     OrderState.PENDING.value,
                     intent.reason,
                     ts,
+                    venue,
                 ),
             )
             row_id = int(cur.lastrowid or 0)
@@ -163,6 +174,7 @@ class Journal:
             intent.side,
             intent.contracts,
             OrderState.PENDING,
+            venue,
         )
 
     def mark(self, intent: OpenIntent, state: OrderState, ts: float) -> None:
@@ -207,16 +219,19 @@ class Journal:
                 )
         return signed if report.state.final else Decimal(0)
 
-    def unfinished(self) -> list[OpenIntent]:
-        """Intents that may have reached the exchange without our knowing how they ended."""
+    def unfinished(self, leg: str | None = None, venue: str | None = None) -> list[OpenIntent]:
+        """Intents that may have reached the exchange without our knowing how they ended; with
+        `leg` and `venue`, only that leg's sent to that venue (or to an unrecorded one)."""
         final = tuple(s.value for s in OrderState if s.final)
         rows = self.db.execute(
-            "SELECT id, client_id, leg, symbol, side, contracts, state FROM intents"
-            f" WHERE state NOT IN ({','.join('?' * len(final))}) ORDER BY id",
-            final,
+            "SELECT id, client_id, leg, symbol, side, contracts, state, venue FROM intents"
+            f" WHERE state NOT IN ({','.join('?' * len(final))})"
+            " AND (? IS NULL OR leg = ?) AND (? IS NULL OR venue IS NULL OR venue = ?)"
+            " ORDER BY id",
+            (*final, leg, leg, venue, venue),
         ).fetchall()
         return [
-            OpenIntent(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]))
+            OpenIntent(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]), r[7])
             for r in rows
         ]
 

@@ -99,9 +99,10 @@ class Daemon:
             for engine in self.engines:
                 await engine.start()
             for engine in self.engines:  # crash recovery before any new decision
-                for outcome in await engine.executor.recover():
+                for outcome in await engine.executor.recover(engine.leg.name):
                     log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
                 await engine.refresh()
+            self._orphans(journal)
             ops = await self._ops()
             log.info(
                 "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
@@ -131,6 +132,21 @@ class Daemon:
             self.notifier.close()
         log.info("daemon_stopped")
         return 0
+
+    def _orphans(self, journal: Journal) -> None:
+        """Say which unsettled intents no leg recovers: sent by a leg, or to a venue, that this
+        config no longer has. Only that venue can settle them, so a person must."""
+        venue_of = {e.leg.name: e.leg.perp.venue for e in self.engines}
+        for intent in journal.unfinished():
+            if intent.leg in venue_of and intent.venue in (None, venue_of[intent.leg]):
+                continue  # its leg's executor tried; an unknown outcome is retried by it
+            log.error(
+                "intent_unsettled",
+                client_id=intent.client_id,
+                leg=intent.leg,
+                venue=intent.venue,
+                reason="no leg of this config trades at that venue: settle it there by hand",
+            )
 
     def _signals(self) -> None:
         loop = asyncio.get_running_loop()
