@@ -17,6 +17,7 @@ from typing import Any
 
 from hedgekeeper import config, logs
 from hedgekeeper.config import ConfigError, Settings
+from hedgekeeper.contracts import contract_unit
 from hedgekeeper.journal import JournalLocked
 from hedgekeeper.venues.base import VenueError
 
@@ -235,7 +236,7 @@ async def check(settings: Settings) -> int:
             market = await perp.market(leg.perp.symbol)
             account = await perp.settings(leg.perp.symbol)
             position = await perp.position(leg.perp.symbol)
-            unit = market.quote if market.kind.value == "inverse" else market.base
+            unit = contract_unit(market)
             print(
                 f"{leg.name}: market {market.symbol} {market.kind.value}, contract size "
                 f"{market.contract_size} {unit} per contract, step {market.amount_step}, "

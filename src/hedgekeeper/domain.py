@@ -69,17 +69,6 @@ class MarketSpec:
             steps = steps.to_integral_value(rounding=ROUND_FLOOR)
         return steps * self.price_step
 
-    def coin_per_contract(self, price: Decimal) -> Decimal:
-        """Base-coin exposure of one contract at `price` (inverse: K/P; linear: K)."""
-        if self.kind is ContractKind.INVERSE:
-            return self.contract_size / price
-        return self.contract_size
-
-    def quote_per_contract(self, price: Decimal) -> Decimal:
-        if self.kind is ContractKind.INVERSE:
-            return self.contract_size
-        return self.contract_size * price
-
 
 @dataclass(frozen=True, slots=True)
 class Stamped:

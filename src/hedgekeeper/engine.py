@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from hedgekeeper import guards
+from hedgekeeper import contracts, guards
 from hedgekeeper.config import LegConfig
 from hedgekeeper.domain import Decision, MarketSpec, Snapshot
 from hedgekeeper.executor import Executor, Outcome
@@ -145,7 +145,7 @@ class LegEngine:
         if decision.plan:
             p = decision.plan
             ratio = (
-                (-p.position * snap.market.coin_per_contract(p.mark) / p.exposure)
+                (-p.position * contracts.coin_per_contract(snap.market, p.mark) / p.exposure)
                 if p.exposure > 0
                 else None
             )

@@ -20,11 +20,11 @@ from decimal import Decimal
 import structlog
 
 from hedgekeeper.config import LegConfig
+from hedgekeeper.contracts import pnl
 from hedgekeeper.domain import (
     ZERO,
     AccountSettings,
     Collateral,
-    ContractKind,
     Holding,
     MarketSpec,
     Position,
@@ -109,11 +109,7 @@ class Feed:
         basis, mark, q = self.collateral_mark, self.prices.mark, self.position.contracts
         if basis is None or basis == mark or q == 0:
             return self.collateral
-        k = self.market.contract_size
-        if self.market.kind is ContractKind.INVERSE:
-            delta = q * k * (1 / basis - 1 / mark)  # in the coin
-        else:
-            delta = q * k * (mark - basis)  # in the quote
+        delta = pnl(self.market, q, basis, mark)  # in the settle coin
         c = self.collateral
         return replace(c, equity=c.equity + delta, free=max(c.free + delta, ZERO))
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from hedgekeeper.config import LegConfig
-from hedgekeeper.domain import ONE, ZERO, ContractKind, Intent, MarketSpec, Side, Snapshot
+from hedgekeeper.contracts import liquidation_price, order_cost
+from hedgekeeper.domain import ZERO, Intent, Side, Snapshot
 from hedgekeeper.reconcile import exact_target, exposure
 
 TINY = Decimal("1e-12")
@@ -102,13 +103,9 @@ def liquidation_estimate(snap: Snapshot) -> Decimal | None:
     q = snap.position.contracts
     if q >= 0:
         return None
-    m = snap.market.maintenance_margin
-    mark, e = snap.prices.mark, snap.collateral.equity
-    k, n = snap.market.contract_size, -q
-    if snap.market.kind is ContractKind.INVERSE:
-        owed = n * k / mark - e  # coin the short's notional exceeds the equity by
-        return None if owed <= 0 else (ONE - m) * n * k / owed
-    return (e + n * k * mark) / (n * k * (ONE + m))
+    # Equity at the mark is the equity without the position when entered at the mark.
+    mark, market = snap.prices.mark, snap.market
+    return liquidation_price(market, q, snap.collateral.equity, mark, market.maintenance_margin)
 
 
 def liquidation_distance(snap: Snapshot) -> Decimal | None:
@@ -117,16 +114,6 @@ def liquidation_distance(snap: Snapshot) -> Decimal | None:
     if liq is None or liq <= 0:
         return None
     return (liq - snap.prices.mark) / snap.prices.mark
-
-
-def per_contract_cost(market: MarketSpec, price: Decimal, leverage: Decimal) -> Decimal:
-    """Collateral one more contract of short needs: initial margin plus the opening fee."""
-    # In the collateral's own coin: inverse K/P of the base coin, linear K·P of the quote coin.
-    if market.kind is ContractKind.INVERSE:
-        notional = market.contract_size / price
-    else:
-        notional = market.contract_size * price
-    return notional * (ONE / leverage + market.taker_fee)
 
 
 def cap_over_hedge(snap: Snapshot, leg: LegConfig, intent: Intent) -> Intent | None:
@@ -192,7 +179,7 @@ def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Ver
     market = snap.market
     prices = (snap.prices.mark, intent.limit_price or snap.prices.mark)
     # The exchange may price the order at the mark or at the limit: size for the dearer.
-    cost = max(per_contract_cost(market, p, leg.leverage) for p in prices)
+    cost = max(order_cost(market, p, leg.leverage) for p in prices)
     affordable = market.floor_amount(max(snap.collateral.free, ZERO) / cost)
     guard = "over_hedge" if trimmed else None
     if affordable >= intent.contracts:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 from hedgekeeper.config import LegConfig
+from hedgekeeper.contracts import collateral_is_base, contracts_for_coin, quote_per_contract
 from hedgekeeper.domain import (
     ONE,
     ZERO,
-    ContractKind,
     Decision,
     Intent,
     MarketSpec,
@@ -32,11 +32,11 @@ def exposure(snap: Snapshot, leg: LegConfig) -> Decimal:
     as collateral equity (which includes the position's unrealised PnL), never also as spot.
     """
     fixed = sum((s.amount for s in leg.spot if s.amount is not None), ZERO)
-    inverse = snap.market.kind is ContractKind.INVERSE
-    unified = snap.collateral.unified and inverse
+    counted = collateral_is_base(snap.market)  # the collateral is the asset itself
+    unified = snap.collateral.unified and counted
     spot = sum((h.amount for h in snap.spot if not (unified and h.source == snap.perp_venue)), ZERO)
     total = spot + fixed - leg.reserve
-    if inverse:
+    if counted:
         perp_wallet_is_spot = any(h.source == snap.perp_venue for h in snap.spot)
         if leg.count_collateral or (unified and perp_wallet_is_spot):
             total += snap.collateral.equity
@@ -45,15 +45,13 @@ def exposure(snap: Snapshot, leg: LegConfig) -> Decimal:
 
 def exact_target(x: Decimal, mark: Decimal, leg: LegConfig, market: MarketSpec) -> Decimal:
     """q* before rounding: linear -(h·X)/K, inverse -(h·X·P)/K."""
-    if market.kind is ContractKind.INVERSE:
-        return -(leg.hedge_ratio * x * mark) / market.contract_size
-    return -(leg.hedge_ratio * x) / market.contract_size
+    return -contracts_for_coin(market, leg.hedge_ratio * x, mark)
 
 
 def band(target: Decimal, mark: Decimal, leg: LegConfig, market: MarketSpec) -> Decimal:
     """The smallest drift worth an order, in contracts: the largest of the exchange minimum,
     the quote deadband and the percent deadband."""
-    by_quote = leg.deadband.quote / market.quote_per_contract(mark)
+    by_quote = leg.deadband.quote / quote_per_contract(market, mark)
     by_percent = abs(target) * leg.deadband.percent / HUNDRED
     return max(market.min_amount, by_quote, by_percent)
 

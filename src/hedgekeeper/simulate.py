@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from hedgekeeper import config
+from hedgekeeper import config, contracts
 from hedgekeeper.config import LegConfig, Settings, SimConfig, SimMarket
 from hedgekeeper.domain import ZERO
 from hedgekeeper.engine import LegEngine
@@ -345,8 +345,8 @@ class Tape:
             market = engine.feed.market
             x += p.exposure
             target += engine.leg.hedge_ratio * p.exposure
-            hedged -= p.position * market.coin_per_contract(price)
-            short -= p.position * market.quote_per_contract(price)
+            hedged -= p.position * contracts.coin_per_contract(market, price)
+            short -= p.position * contracts.quote_per_contract(market, price)
             if p.drift < 0 and not under:
                 under = -p.drift >= band(p.target, price, engine.leg, market)
         self.hours.append(

@@ -8,8 +8,8 @@ from pydantic import SecretStr
 
 from hedgekeeper.config import Urls, VenueConfig
 from hedgekeeper.venues.bybit import BybitQuirks
-from hedgekeeper.venues.ccxt_plumbing import Backoff
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.ccxt.transport import Backoff
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from tests.emulators.bybit_v5 import BybitV5Emulator
 
 FAST = Backoff(attempts=4, initial=0.001, maximum=0.01, stream_attempts=6)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from tests.emulators.bybit_v5 import BybitV5Emulator
 from tests.emulators.bybit_v5_state import Account
 from tests.emulators.bybit_venue import make_bybit_venue

@@ -10,7 +10,7 @@ import pytest
 
 from hedgekeeper.config import SimConfig
 from hedgekeeper.pricepath import PricePoint
-from hedgekeeper.venues.sim_exchange import SimExchange
+from hedgekeeper.venues.sim import SimExchange
 
 T0 = 1_700_000_000.0
 HOUR = 3600.0

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 
+from hedgekeeper import contracts
 from hedgekeeper.domain import (
     AccountSettings,
     Collateral,
-    ContractKind,
     FundingEvent,
     MarketSpec,
     OrderReport,
@@ -36,7 +36,7 @@ class PaperVenue:
         self.inner = inner
         self.name = inner.name
         self.contracts: dict[str, Decimal] = {}
-        self.cost: dict[str, Decimal] = {}  # inverse: sum of n·K/price; linear: sum of n·K·price
+        self.cost: dict[str, Decimal] = {}  # the fills' `contracts.value`s: the PnL's basis
         self.fees: dict[str, Decimal] = {}
         self.orders: dict[str, OrderReport] = {}
         self.specs: dict[str, MarketSpec] = {}
@@ -74,12 +74,8 @@ class PaperVenue:
         n = self.contracts.get(symbol, ZERO)
         if spec is None or (n == 0 and symbol not in self.cost):
             return -self.fees.get(symbol, ZERO)
-        k = spec.contract_size
-        if spec.kind is ContractKind.INVERSE:
-            value = self.cost.get(symbol, ZERO) - n * k / mark
-        else:
-            value = n * k * mark - self.cost.get(symbol, ZERO)
-        return value - self.fees.get(symbol, ZERO)
+        basis = self.cost.get(symbol, ZERO)
+        return contracts.pnl_from_basis(spec, n, basis, mark) - self.fees.get(symbol, ZERO)
 
     def _overlay(self, reading: Reading, symbol: str) -> Reading:
         """Add the paper book to a reading about `symbol` (its price, position, or wallet)."""
@@ -145,13 +141,10 @@ class PaperVenue:
             )
         else:
             signed = n if request.side is Side.BUY else -n
-            k = spec.contract_size
-            notional = n * k / mark if spec.kind is ContractKind.INVERSE else n * k * mark
-            fee = notional * spec.taker_fee
+            fee = contracts.notional(spec, n, mark) * spec.taker_fee
             s = request.symbol
             self.contracts[s] = self.contracts.get(s, ZERO) + signed
-            per = k / mark if spec.kind is ContractKind.INVERSE else k * mark
-            self.cost[s] = self.cost.get(s, ZERO) + signed * per
+            self.cost[s] = self.cost.get(s, ZERO) + contracts.value(spec, signed, mark)
             self.fees[s] = self.fees.get(s, ZERO) + fee
             report = OrderReport(
                 request.client_id,

@@ -1,20 +1,32 @@
-"""Venue construction by exchange id: the built-in sim, or a ccxt venue with its quirks."""
+"""Venue construction by exchange id: the built-in sim, or a ccxt venue with its exchange's quirks.
+
+An exchange with quirks is a package `hedgekeeper.venues.<ccxt id>` exposing `QUIRKS`; it is
+listed here by its ccxt id and imported only when a config names it. Any other ccxt id gets the
+ccxt-unified `Quirks`.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from hedgekeeper.config import SimConfig, VenueConfig
 from hedgekeeper.venues.base import Venue
-from hedgekeeper.venues.ccxt_quirks import Quirks
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.ccxt.quirks import Quirks
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
+
+EXCHANGES: dict[str, str] = {
+    "bybit": "hedgekeeper.venues.bybit",
+}
 
 
 def quirks_for(exchange: str) -> Quirks:
-    """A fresh quirks object (it may learn account facts on open) for a ccxt exchange id."""
-    if exchange == "bybit":
-        from hedgekeeper.venues.bybit import BybitQuirks
-
-        return BybitQuirks()
-    return Quirks()
+    """The quirks of a ccxt exchange id: its package's `QUIRKS`, or the ccxt-unified default."""
+    package = EXCHANGES.get(exchange)
+    if package is None:
+        return Quirks()
+    quirks = importlib.import_module(package).QUIRKS
+    assert isinstance(quirks, Quirks), f"{package}.QUIRKS is not a Quirks"
+    return quirks
 
 
 def make_venue(name: str, cfg: VenueConfig, mode: str) -> Venue:

@@ -1,17 +1,20 @@
 """The venue port over ccxt (REST) and ccxt.pro (websockets), shared by every exchange.
 
-What differs per exchange (balances, settings, client-id lookups, funding signs) lives in a
-`Quirks` object; the plain `Quirks` here is the ccxt-unified best effort, `bybit.BybitQuirks` the
-tested one. Reads are retried with backoff and jitter; order placement never is (ccxt's own
-`maxRetriesOnFailure` is forced to 0): a failed create is `OutcomeUnknown` and is looked up by its
-client id. Secrets come from `VenueConfig.secret_value` and are scrubbed from every error message.
+What differs per exchange lives in its package's `Quirks` (traits as data, hooks as code); the
+plain `Quirks` is the ccxt-unified best effort. This class owns what no exchange changes: the
+clients, retries (reads are retried with backoff and jitter; order placement never is, and
+ccxt's own `maxRetriesOnFailure` is forced to 0: a failed create is `OutcomeUnknown` and is
+looked up by its client id), error mapping, secret scrubbing, and the streams' reconnects.
+Secrets come from `VenueConfig.secret_value` and are scrubbed from every error message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import gc
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -31,15 +34,17 @@ from hedgekeeper.domain import (
     Prices,
     Stamped,
 )
-from hedgekeeper.venues import ccxt_parse as parse
 from hedgekeeper.venues.base import (
     OrderRejected,
     OutcomeUnknown,
     Reading,
+    SpotReading,
     VenueError,
 )
-from hedgekeeper.venues.ccxt_plumbing import Backoff, Throttle, override_urls
-from hedgekeeper.venues.ccxt_quirks import Exchange, Quirks, classify
+from hedgekeeper.venues.ccxt import parse
+from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks
+from hedgekeeper.venues.ccxt.traits import Account, Stream
+from hedgekeeper.venues.ccxt.transport import Backoff, Throttle, classify, override_urls
 
 T = TypeVar("T")
 TOP_LEVEL = ("timeout", "enableRateLimit", "rateLimit")  # cfg.options keys that are not options
@@ -47,8 +52,10 @@ TOP_LEVEL = ("timeout", "enableRateLimit", "rateLimit")  # cfg.options keys that
 
 @dataclass
 class _Stream:
+    """One pump: `call` awaits the next raw push (or poll), `refresh` re-reads it over REST."""
+
     name: str
-    call: Callable[[Exchange], Awaitable[object]]
+    call: Callable[[], Awaitable[object]]
     parse: Callable[[object, float], list[Reading]]
     refresh: Callable[[], Awaitable[list[Reading]]]
 
@@ -68,9 +75,11 @@ class CcxtVenue:
         self.cfg = cfg
         self.mode = mode
         self.quirks = quirks or Quirks()
+        self.traits = self.quirks.traits
         self.backoff = backoff or Backoff()
-        self.unified = bool(cfg.unified)
+        self._account: Account | None = None
         self._rest: Exchange | None = None
+        self._spot: Exchange | None = None  # a second client for the spot wallet, if the traits say
         self._pro: Exchange | None = None
         self._specs: dict[str, MarketSpec] = {}
         self._secrets: tuple[str, ...] = ()
@@ -79,7 +88,7 @@ class CcxtVenue:
 
     def _config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"enableRateLimit": True}
-        options = {**self.quirks.ccxt_options}
+        options = copy.deepcopy(dict(self.traits.ccxt_options))
         for key, value in self.cfg.options.items():
             (config if key in TOP_LEVEL else options)[key] = value
         options["maxRetriesOnFailure"] = 0  # never re-send: an order must not go out twice
@@ -94,10 +103,11 @@ class CcxtVenue:
                 config[theirs] = secrets[ours]
         return config
 
-    def _client(self, module: Any) -> Exchange:
-        cls = getattr(module, self.cfg.exchange, None)
+    def _client(self, module: Any, exchange_id: str | None = None) -> Exchange:
+        exchange_id = exchange_id or self.cfg.exchange
+        cls = getattr(module, exchange_id, None)
         if cls is None:
-            raise VenueError(f"{self.name}: ccxt has no exchange {self.cfg.exchange!r}")
+            raise VenueError(f"{self.name}: ccxt has no exchange {exchange_id!r}")
         exchange = cls(self._config())
         bucket = getattr(exchange, "tokenBucket", None) or {}
         if bucket.get("algorithm", "leakyBucket") == "leakyBucket" and bucket.get("refillRate"):
@@ -116,9 +126,7 @@ class CcxtVenue:
         return message[:600]
 
     def error(self, exc: BaseException, *, order: bool) -> VenueError:
-        code = self.quirks.error_code(exc)
-        duplicate = order and code is not None and code in self.quirks.duplicate_codes
-        err = classify(exc, order=order, code=code, duplicate=duplicate)
+        err = classify(exc, self.traits, order=order)
         if err is not exc:
             err.args = (self.scrub(f"{self.name}: {err.args[0]}"),)
         return err
@@ -129,33 +137,35 @@ class CcxtVenue:
             raise VenueError(f"{self.name}: not open")
         return self._rest
 
-    async def read(self, call: Callable[[Exchange], Awaitable[T]]) -> T:
+    @property
+    def account(self) -> Account:
+        """What the exchange said of the account at open (unified or not, its id)."""
+        if self._account is None:
+            raise VenueError(f"{self.name}: not open")
+        return self._account
+
+    def ctx(self, ex: Exchange | None = None) -> Ctx:
+        """What a hook gets: the clients, the account, the traits and the clock; never `self`."""
+        rest = self.exchange
+        spot = rest if self._spot is None else self._spot
+        return Ctx(rest if ex is None else ex, spot, self.account, self.traits, self.now)
+
+    async def read(self, call: Callable[[], Awaitable[T]]) -> T:
         """A read with retries on VenueUnavailable (5xx, timeouts, rate limits)."""
         async for attempt in self.backoff.retrying(self.backoff.attempts):
             with attempt:
                 try:
-                    return await call(self.exchange)
+                    return await call()
                 except Exception as exc:
                     raise self.error(exc, order=False) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def write(
-        self, call: Callable[[Exchange], Awaitable[object]], unchanged: bool = False
-    ) -> None:
-        """A settings change, sent once; with `unchanged`, "already so" replies are success."""
+    async def write(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A settings change, a transfer or a cancel: sent once, its failure mapped."""
         try:
-            await call(self.exchange)
+            return await call()
         except Exception as exc:
-            if unchanged and self._already_so(exc):
-                return
             raise self.error(exc, order=False) from None
-
-    def _already_so(self, exc: BaseException) -> bool:
-        from ccxt.base import errors as ccxt_errors
-
-        if isinstance(exc, ccxt_errors.NoChange):
-            return True
-        return self.quirks.error_code(exc) in self.quirks.unchanged_codes
 
     # -- the port -----------------------------------------------------------------------------
 
@@ -163,14 +173,24 @@ class CcxtVenue:
         import ccxt.async_support as ccxt_async
 
         self._rest = self._client(ccxt_async)
-        await self.read(lambda ex: ex.load_markets())
-        await self.quirks.on_open(self)
+        if self.traits.spot_exchange is not None:
+            self._spot = self._client(ccxt_async, self.traits.spot_exchange)
+        await self.read(lambda: self.exchange.load_markets())
+        configured = self.cfg.unified
+        account = await self.read(lambda: self.quirks.account(self.exchange, configured))
+        if configured is not None and configured != account.unified:
+            w = account.wallets
+            raise VenueError(
+                f"{self.name}: configured unified = {configured}, but the exchange says spot is"
+                f" in {w.spot}, inverse in {w.inverse} and linear in {w.linear}"
+            )
+        self._account = account
 
     async def close(self) -> None:
         # Together: each ccxt close ends with a fixed pause (`timeout_on_exit`, 0.25 s), which
         # a shutdown inside systemd's and Docker's stop timeout need not pay twice.
-        clients = [c for c in (self._pro, self._rest) if c is not None]
-        self._pro = self._rest = None
+        clients = [c for c in (self._pro, self._spot, self._rest) if c is not None]
+        self._pro = self._spot = self._rest = None
         await asyncio.gather(*(c.close() for c in clients))
 
     def now(self) -> float:
@@ -186,39 +206,49 @@ class CcxtVenue:
         return self._specs[symbol]
 
     async def settings(self, symbol: str) -> AccountSettings:
-        return await self.quirks.settings(self, symbol)
+        market = await self.market(symbol)
+        return await self.read(lambda: self.quirks.settings(self.ctx(), market))
 
     async def ensure_settings(
         self, symbol: str, leverage: Decimal, margin_mode: str
     ) -> AccountSettings:
-        await self.quirks.ensure_settings(self, symbol, leverage, margin_mode)
+        market = await self.market(symbol)
+        await self.write(
+            lambda: self.quirks.ensure_settings(self.ctx(), market, leverage, margin_mode)
+        )
         return await self.settings(symbol)
 
     async def spot(self, asset: str) -> Stamped:
-        return await self.quirks.spot(self, asset)
+        return await self.read(lambda: self.quirks.spot(self.ctx(), asset))
 
     async def collateral(self, symbol: str) -> Collateral:
-        return await self.quirks.collateral(self, await self.market(symbol))
+        market = await self.market(symbol)
+        return await self.read(lambda: self.quirks.collateral(self.ctx(), market))
 
     async def position(self, symbol: str) -> Position:
-        raw = await self.read(lambda ex: ex.fetch_positions([symbol]))
-        return parse.parse_position(raw, symbol, self.now())
+        market = await self.market(symbol)
+        return await self.read(lambda: self.quirks.position(self.ctx(), market))
 
     async def prices(self, symbol: str) -> Prices:
-        raw = await self.read(lambda ex: ex.fetch_ticker(symbol))
-        return parse.parse_prices(raw, symbol, self.now())
+        market = await self.market(symbol)
+        return await self.read(lambda: self.quirks.prices(self.ctx(), market))
+
+    def _check_client_id(self, client_id: str) -> None:
+        """Refuse an id the exchange would refuse or truncate: the order could not be found."""
+        rule = self.traits.client_ids
+        if len(client_id) > rule.max_length or not re.fullmatch(rule.pattern, client_id):
+            raise OrderRejected(
+                f"{self.name}: client id {client_id!r} is not what {self.cfg.exchange} accepts"
+                f" (at most {rule.max_length} of {rule.pattern})"
+            )
 
     async def place(self, request: OrderRequest) -> OrderReport:
         if self.mode == "dry-run":
             raise OrderRejected(f"{self.name}: dry-run never sends orders")
         market = await self.market(request.symbol)
-        kind = "market" if request.limit_price is None else "limit"
-        price = None if request.limit_price is None else float(request.limit_price)
-        params = self.quirks.order_params(request)
+        self._check_client_id(request.client_id)
         try:
-            reply = await self.exchange.create_order(
-                request.symbol, kind, request.side.value, float(request.contracts), price, params
-            )
+            reply = await self.quirks.place(self.ctx(), market, request)
         except Exception as exc:
             raise self.error(exc, order=True) from None
         try:
@@ -235,27 +265,32 @@ class CcxtVenue:
             exchange_id, f"accepted on {market.symbol}; state not read yet",
         )  # fmt: skip
 
+    async def _find(self, market: MarketSpec, client_id: str) -> object | None:
+        return await self.read(lambda: self.quirks.find_order(self.ctx(), market, client_id))
+
     async def order(self, symbol: str, client_id: str) -> OrderReport | None:
-        settle = (await self.market(symbol)).settle
-        raw = await self.quirks.find_order(self, symbol, client_id)
-        return None if raw is None else parse.parse_order(raw, client_id, settle, self.now())
+        market = await self.market(symbol)
+        raw = await self._find(market, client_id)
+        return None if raw is None else self.quirks.report(self.ctx(), market, raw, client_id)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderReport | None:
-        raw = await self.quirks.find_order(self, symbol, client_id)
+        market = await self.market(symbol)
+        raw = await self._find(market, client_id)
         if raw is None:
             return None
         if parse.mapping(raw, "order").get("status") == "open":
             with contextlib.suppress(VenueError):  # filled or gone meanwhile: the lookup says
-                await self.quirks.cancel(self, symbol, client_id, raw)
+                await self.write(lambda: self.quirks.cancel(self.ctx(), market, client_id, raw))
         return await self.order(symbol, client_id)
 
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         if amount <= 0:
             raise VenueError(f"{self.name}: transfer amount must be positive, got {amount}")
-        await self.quirks.transfer(self, asset, amount)
+        await self.write(lambda: self.quirks.transfer(self.ctx(), asset, amount))
 
     async def funding(self, symbol: str, since: float) -> list[FundingEvent]:
-        return await self.quirks.funding(self, symbol, since)
+        market = await self.market(symbol)
+        return await self.read(lambda: self.quirks.funding(self.ctx(), market, since))
 
     # -- streams ------------------------------------------------------------------------------
 
@@ -265,7 +300,8 @@ class CcxtVenue:
 
             pro = self._client(ccxt_pro)
             pro.set_markets(self.exchange.markets, self.exchange.currencies)
-            self.quirks.share_state(self.exchange, pro)
+            for key in self.traits.shared_options:  # what the REST client learnt at open
+                pro.options[key] = self.exchange.options.get(key)
             self._pro = pro
             # ccxt's modules and both clients' markets live as long as the process: moved out
             # of the collector's sight, its full passes stop walking them (35-180 ms pauses
@@ -274,7 +310,8 @@ class CcxtVenue:
             gc.freeze()
         return self._pro
 
-    def _streams(self, market: MarketSpec, asset: str) -> list[_Stream]:
+    async def _streams(self, market: MarketSpec, asset: str) -> list[_Stream]:
+        """The exchange's subscriptions, and a REST poll for each reading it does not push."""
         symbol = market.symbol
 
         async def prices() -> list[Reading]:
@@ -284,39 +321,29 @@ class CcxtVenue:
             return [await self.position(symbol)]
 
         async def balances() -> list[Reading]:
-            return [await self.collateral(symbol), *await self._spot_readings(asset)]
+            return [await self.collateral(symbol), SpotReading(asset, await self.spot(asset))]
 
-        streams = [
-            _Stream("ticker", lambda ex: ex.watch_ticker(symbol),
-                    lambda raw, ts: [parse.parse_prices(raw, symbol, ts)], prices),
-            _Stream("positions", lambda ex: ex.watch_positions([symbol]),
-                    lambda raw, ts: [parse.parse_position(raw, symbol, ts)], position),
-        ]  # fmt: skip
-        for i, (params, parser) in enumerate(self.quirks.balance_streams(market, asset)):
-            call = self._balance_call(params)
-            streams.append(_Stream(f"balance{i}", call, parser, balances))
+        refresh = {Stream.TICKER: prices, Stream.POSITIONS: position, Stream.BALANCE: balances}
+        specs = self.quirks.streams(self.ctx(), market, asset)
+        pro = await self._streaming_client() if specs else None
+        streams = [_Stream(s.name, _pushed(pro, s.call), s.parse, refresh[s.kind]) for s in specs]
+        for kind in Stream:
+            if kind not in {s.kind for s in specs}:
+                poll = _polled(self.traits.poll_seconds, refresh[kind])
+                streams.append(_Stream(f"{kind.value} poll", poll, _readings, refresh[kind]))
         return streams
-
-    @staticmethod
-    def _balance_call(params: dict[str, Any]) -> Callable[[Exchange], Awaitable[object]]:
-        return lambda ex: ex.watch_balance(dict(params))
-
-    async def _spot_readings(self, asset: str) -> list[Reading]:
-        from hedgekeeper.venues.base import SpotReading
-
-        return [SpotReading(asset, await self.spot(asset))]
 
     async def watch(self, symbol: str, asset: str) -> AsyncIterator[Reading]:
         """REST snapshots first, then pushes; drops reconnect with backoff and a REST re-read."""
         market = await self.market(symbol)
-        pro = await self._streaming_client()
         queue: asyncio.Queue[Reading | VenueError] = asyncio.Queue()
-        streams = self._streams(market, asset)
-        tasks = [asyncio.create_task(self._pump(pro, s, queue)) for s in streams]
+        streams = await self._streams(market, asset)
+        tasks = [asyncio.create_task(self._pump(s, queue)) for s in streams]
         try:
-            for refresh in dict.fromkeys(s.refresh for s in streams):  # each REST read once
-                for reading in await refresh():
-                    yield reading
+            if self.traits.watch_snapshot:
+                for refresh in dict.fromkeys(s.refresh for s in streams):  # each REST read once
+                    for reading in await refresh():
+                        yield reading
             while True:
                 item = await queue.get()
                 if isinstance(item, VenueError):
@@ -327,7 +354,7 @@ class CcxtVenue:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _pump(self, pro: Exchange, stream: _Stream, queue: asyncio.Queue[Any]) -> None:
+    async def _pump(self, stream: _Stream, queue: asyncio.Queue[Any]) -> None:
         stale = False
         try:
             while True:
@@ -338,7 +365,7 @@ class CcxtVenue:
                                 queue.put_nowait(reading)
                             stale = False
                         try:
-                            raw = await stream.call(pro)
+                            raw = await stream.call()
                         except Exception as exc:
                             stale = True
                             raise self.error(exc, order=False) from None
@@ -348,3 +375,27 @@ class CcxtVenue:
             err = exc if isinstance(exc, VenueError) else self.error(exc, order=False)
             err.args = (f"{self.name} {stream.name} stream: {err.args[0] if err.args else ''}",)
             queue.put_nowait(err)
+
+
+def _pushed(
+    pro: Exchange, call: Callable[[Exchange], Awaitable[object]]
+) -> Callable[[], Awaitable[object]]:
+    return lambda: call(pro)
+
+
+def _polled(
+    seconds: float, refresh: Callable[[], Awaitable[list[Reading]]]
+) -> Callable[[], Awaitable[object]]:
+    """A stream the exchange does not push: the REST read again every `seconds`."""
+
+    async def poll() -> object:
+        await asyncio.sleep(seconds)
+        return await refresh()
+
+    return poll
+
+
+def _readings(raw: object, ts: float) -> list[Reading]:
+    """A poll's result is readings already."""
+    assert isinstance(raw, list)
+    return raw

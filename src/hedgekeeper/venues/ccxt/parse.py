@@ -245,14 +245,14 @@ def parse_order(raw: object, client_id: str, settle: str, ts: float) -> OrderRep
     )
 
 
-def parse_funding(raw: object, symbol: str) -> list[FundingEvent]:
-    """ccxt funding history entries (amount received > 0) for one symbol."""
+def parse_funding(raw: object, symbol: str, sign: int = 1) -> list[FundingEvent]:
+    """ccxt funding history entries for one symbol; `sign` -1 when the exchange's amount is paid."""
     events = []
     for i, item in enumerate(items(raw, f"funding {symbol}")):
         at = f"funding {symbol}[{i}]"
         f = mapping(item, at)
         check_symbol(f, symbol, at)
         stamp = num(f, "timestamp", at, "positive", Decimal(10) ** 14)
-        amount = num(f, "amount", at)
+        amount = num(f, "amount", at) * sign
         events.append(FundingEvent(symbol, amount, float(stamp) / 1000, opt_num(f, "rate", at)))
     return events

@@ -28,7 +28,7 @@ from hedgekeeper.venues.base import (
     VenueError,
     VenueUnavailable,
 )
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from tests.emulators.bybit_v5 import BybitV5Emulator
 from tests.emulators.bybit_venue import make_bybit_venue
 

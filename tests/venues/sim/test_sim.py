@@ -19,8 +19,7 @@ from hedgekeeper.venues.base import (
     Venue,
     VenueError,
 )
-from hedgekeeper.venues.sim import SimVenue
-from hedgekeeper.venues.sim_exchange import SimExchange
+from hedgekeeper.venues.sim import SimExchange, SimVenue
 from tests.venues.conftest import HOUR, INVERSE, LINEAR, T0, MakeExchange, hourly, sim_config
 
 D = Decimal

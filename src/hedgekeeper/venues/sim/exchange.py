@@ -2,7 +2,7 @@
 
 Synchronous and deterministic on purpose: tests drive it step by step and pin its arithmetic to
 the satoshi, and a replay of years of history must cost microseconds a step. The async `Venue`
-face lives in `sim.py`. One price path drives every market (all are perps on the same coin).
+face lives in `venue.py`. One price path drives every market (all are perps on the same coin).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 
+from hedgekeeper import contracts
 from hedgekeeper.config import SimConfig
 from hedgekeeper.domain import (
     ZERO,
@@ -27,7 +28,7 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.pricepath import PricePoint, load_csv, random_walk
 from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin, OrderRejected, VenueError
-from hedgekeeper.venues.sim_book import Book, SimFill, SimTransfer, spec_of
+from hedgekeeper.venues.sim.book import Book, SimFill, SimTransfer, spec_of
 
 __all__ = ["SimExchange", "SimFill", "SimTransfer"]
 
@@ -297,8 +298,7 @@ class SimExchange:
         """Positive rate: longs pay shorts, in proportion to the position's notional at the mark."""
         if not b.contracts:
             return
-        size = b.contracts * b.k
-        amount = -(size / self.mark if b.inverse else size * self.mark) * rate
+        amount = contracts.funding(b.spec, b.contracts, self.mark, rate)
         self._credit(b.spec.settle, amount)
         self._funding.append(FundingEvent(b.spec.symbol, amount, self.clock, rate))
 

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 
 from hedgekeeper.config import Urls, VenueConfig
 from hedgekeeper.domain import ContractKind, OrderState
-from hedgekeeper.venues import bybit, ccxt_parse
 from hedgekeeper.venues.base import (
     BadReply,
     DuplicateClientId,
@@ -26,9 +25,11 @@ from hedgekeeper.venues.base import (
     VenueUnavailable,
 )
 from hedgekeeper.venues.bybit import BybitQuirks
-from hedgekeeper.venues.ccxt_plumbing import override_urls
-from hedgekeeper.venues.ccxt_quirks import Quirks
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.bybit import parse as bybit
+from hedgekeeper.venues.ccxt import parse as ccxt_parse
+from hedgekeeper.venues.ccxt.quirks import Quirks
+from hedgekeeper.venues.ccxt.transport import override_urls
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from hedgekeeper.venues.registry import make_venue
 from hedgekeeper.venues.sim import SimVenue
 
@@ -58,7 +59,7 @@ PARSERS: dict[str, tuple[Any, Any]] = {
     "wallet": (WALLET, lambda raw: bybit.parse_coin(bybit.wallet_coin(raw, "UNIFIED", "BTC"),
                                                     "BTC", 1.0, True)),
     "settings": (SETTINGS, lambda raw: bybit.parse_settings(raw, None, SYMBOL, False, 1.0)),
-    "funding": (FUNDING, lambda raw: bybit.parse_funding(raw, SYMBOL, "BTCUSD")),
+    "funding": (FUNDING, lambda raw: bybit.parse_funding(raw, SYMBOL, "BTCUSD", -1)),
 }  # fmt: skip
 
 
@@ -260,6 +261,6 @@ def test_example_configs_make_bybit_venues(name: str) -> None:
 
     from hedgekeeper.config import load
 
-    settings_ = load(Path(__file__).parents[2] / "config" / name)
+    settings_ = load(Path(__file__).parents[3] / "config" / name)
     venue = make_venue("bybit", settings_.venues["bybit"], settings_.mode)
     assert isinstance(venue, CcxtVenue) and isinstance(venue.quirks, BybitQuirks)

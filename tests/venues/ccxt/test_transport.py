@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from hedgekeeper.venues import ccxt_plumbing
 from hedgekeeper.venues.base import OrderRejected, VenueUnavailable
-from hedgekeeper.venues.ccxt_plumbing import Backoff, Throttle
+from hedgekeeper.venues.ccxt import transport
+from hedgekeeper.venues.ccxt.transport import Backoff, Throttle
 
 
 async def test_the_request_throttle_credits_idle_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,8 +21,8 @@ async def test_the_request_throttle_credits_idle_time(monkeypatch: pytest.Monkey
         waits.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(ccxt_plumbing, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    monkeypatch.setattr(ccxt_plumbing, "asyncio", SimpleNamespace(sleep=sleep, Lock=asyncio.Lock))
+    monkeypatch.setattr(transport, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(transport, "asyncio", SimpleNamespace(sleep=sleep, Lock=asyncio.Lock))
     throttle = Throttle(refill_per_ms=0.05)  # Bybit: 20 ms per cost unit, burst of 1
     await throttle(5)  # a position read: 100 ms of debt
     assert throttle.tokens == -4 and waits == []

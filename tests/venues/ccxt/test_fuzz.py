@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hedgekeeper import config
+from hedgekeeper import config, contracts
 from hedgekeeper.domain import (
     AccountSettings,
     Collateral,
@@ -44,12 +44,13 @@ from hedgekeeper.domain import (
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
-from hedgekeeper.venues import bybit
-from hedgekeeper.venues import ccxt_parse as parse
 from hedgekeeper.venues.base import BadReply, SpotReading
-from hedgekeeper.venues.bybit import BybitQuirks
-from hedgekeeper.venues.ccxt_quirks import Quirks
-from hedgekeeper.venues.ccxt_venue import CcxtVenue
+from hedgekeeper.venues.bybit import TRAITS, BybitQuirks
+from hedgekeeper.venues.bybit import parse as bybit
+from hedgekeeper.venues.ccxt import parse
+from hedgekeeper.venues.ccxt.quirks import Ctx, StreamSpec, balance_collateral
+from hedgekeeper.venues.ccxt.traits import Stream
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from tests.emulators.bybit_venue import FAST
 
 SYMBOL = "BTC/USD:BTC"
@@ -257,8 +258,8 @@ def check_market(m: MarketSpec) -> None:
         m.floor_amount(Decimal(108000) / 7)
         m.round_price(price * Decimal("0.995"), Side.SELL)
         m.round_price(price, Side.BUY)
-        m.coin_per_contract(price)
-        m.quote_per_contract(price)
+        contracts.coin_per_contract(m, price)
+        contracts.quote_per_contract(m, price)
 
 
 def check_prices(p: Prices) -> None:
@@ -366,20 +367,23 @@ def test_order(raw: object, good: Valid) -> None:
 def test_funding(raw: object, bybit_shape: bool, paid: Valid, received: Valid) -> None:
     (by_bybit, fee), (by_ccxt, amount) = paid, received
     ts, rate = 1795337927.14, D("0.0001")
-    assert bybit.parse_funding(by_bybit, SYMBOL, "BTCUSD") == [FundingEvent(SYMBOL, -fee, ts, rate)]
+    assert bybit.parse_funding(by_bybit, SYMBOL, "BTCUSD", -1) == [
+        FundingEvent(SYMBOL, -fee, ts, rate)
+    ]
     assert parse.parse_funding(by_ccxt, SYMBOL) == [FundingEvent(SYMBOL, amount, ts, rate)]
     if bybit_shape:
-        events = parsed(lambda: bybit.parse_funding(raw, SYMBOL, "BTCUSD"))
+        events = parsed(lambda: bybit.parse_funding(raw, SYMBOL, "BTCUSD", -1))
     else:
         events = parsed(lambda: parse.parse_funding(raw, SYMBOL))
     if events is not None:
         check_funding(events)
 
 
-def unified_quirks() -> BybitQuirks:
-    quirks = BybitQuirks()
-    quirks.spot_account = quirks.derivatives_account = "UNIFIED"
-    return quirks
+def unified_balance_streams(market: MarketSpec) -> list[StreamSpec]:
+    """The wallet streams of Bybit's hooks on a UTA 2.0 account (one wallet for everything)."""
+    ctx = Ctx(None, None, TRAITS.account("uta2"), TRAITS, lambda: TS)
+    streams = BybitQuirks().streams(ctx, market, "BTC")
+    return [s for s in streams if s.kind is Stream.BALANCE]
 
 
 EQUITY_PATH = ("info", "result", "list", 0, "coin", 0, "equity")
@@ -396,12 +400,12 @@ def test_bybit_wallet_and_its_streams(raw: object, good: Valid) -> None:
     expected = Collateral(D(2), equity, D("0.2"), TS, True)
     assert collateral(payload) == expected
     market = parse.parse_market(MARKET, SYMBOL)
-    [(_, stream)] = unified_quirks().balance_streams(market, "BTC")
-    assert stream(payload, TS) == [expected, SpotReading("BTC", Stamped(equity, TS))]
+    [stream] = unified_balance_streams(market)
+    assert stream.parse(payload, TS) == [expected, SpotReading("BTC", Stamped(equity, TS))]
     if (c := parsed(lambda: collateral(raw))) is not None:
         check_collateral(c)
-    for _, parser in unified_quirks().balance_streams(market, "BTC"):
-        for reading in parsed(lambda p=parser: p(raw, TS)) or []:  # type: ignore[misc]
+    for stream in unified_balance_streams(market):
+        for reading in parsed(lambda p=stream.parse: p(raw, TS)) or []:  # type: ignore[misc]
             if isinstance(reading, Collateral):
                 check_collateral(reading)
             else:
@@ -412,8 +416,8 @@ def test_bybit_wallet_and_its_streams(raw: object, good: Valid) -> None:
 @given(raw=mangled(BALANCE), good=valid(BALANCE, ("BTC", "total"), numbers("0", "1000", 8, False)))
 def test_plain_ccxt_balance(raw: object, good: Valid) -> None:
     payload, total = good
-    assert Quirks().balance_collateral(payload, "BTC", TS) == Collateral(total, total, D("0.2"), TS)
-    if (c := parsed(lambda: Quirks().balance_collateral(raw, "BTC", TS))) is not None:
+    assert balance_collateral(payload, "BTC", TS, False) == Collateral(total, total, D("0.2"), TS)
+    if (c := parsed(lambda: balance_collateral(raw, "BTC", TS, False))) is not None:
         check_collateral(c)
 
 
@@ -459,7 +463,7 @@ TARGETS: dict[str, tuple[object, Callable[[Any], None]]] = {
     ),
     "positions": ([POSITION], lambda raw: check_position(parse.parse_position(raw, SYMBOL, TS))),
     "order": (ORDER, lambda raw: check_order(parse.parse_order(raw, "hk1", "BTC", TS))),
-    "funding": (FUNDING, lambda raw: check_funding(bybit.parse_funding(raw, SYMBOL, "BTCUSD"))),
+    "funding": (FUNDING, lambda raw: check_funding(bybit.parse_funding(raw, SYMBOL, "BTCUSD", -1))),
     "wallet": (
         BALANCE,
         lambda raw: check_collateral(
@@ -576,11 +580,9 @@ class Clock:
 async def started_leg(tmp: Path) -> tuple[LegEngine, FakeBybit, Clock, Journal]:
     settings_ = config.parse(LEG_TOML, "fuzz")
     fake, clock = FakeBybit(), Clock()
-    quirks = BybitQuirks()
-    quirks.spot_account = quirks.derivatives_account = "UNIFIED"
-    venue = CcxtVenue("bybit", settings_.venues["bybit"], "testnet", quirks, FAST)
+    venue = CcxtVenue("bybit", settings_.venues["bybit"], "testnet", BybitQuirks(), FAST)
     venue._rest = fake  # the adapter's ccxt client: here the fake
-    venue.unified = True
+    venue._account = TRAITS.account("uta2")  # as `open` learns it from a UTA 2.0 account
     venue.now = clock  # type: ignore[method-assign]
     journal = Journal(tmp / "fuzz.sqlite", lock=False, durable=False)
     engine = LegEngine(settings_.legs[0], {"bybit": venue}, journal, Metrics())

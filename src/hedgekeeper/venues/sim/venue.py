@@ -25,9 +25,7 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.pricepath import PricePoint
 from hedgekeeper.venues.base import Reading, SpotReading, VenueUnavailable
-from hedgekeeper.venues.sim_exchange import SimExchange
-
-__all__ = ["SimExchange", "SimVenue"]
+from hedgekeeper.venues.sim.exchange import SimExchange
 
 
 class SimVenue:

@@ -1,7 +1,7 @@
-"""The sim's records and one market's position arithmetic, kept apart from the wallets.
+"""The sim's records and one market's position, kept apart from the wallets.
 
-Every formula that turns contracts into coin (notional, PnL, average entry, liquidation) lives
-here, once, so the exchange state machine in `sim_exchange.py` only moves balances.
+Every formula that turns contracts into coin (notional, PnL, average entry, liquidation) is
+`hedgekeeper.contracts`', so the exchange state machine in `exchange.py` only moves balances.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from hedgekeeper import contracts as arithmetic
 from hedgekeeper.config import SimConfig, SimMarket
 from hedgekeeper.domain import ZERO, ContractKind, MarketSpec, Side
 from hedgekeeper.venues.base import VenueError
@@ -42,57 +43,40 @@ class SimTransfer:
 
 
 class Book:
-    """One market and the account's position in it, mutable and slotted for the hot path."""
+    """One market and the account's position in it, mutable and slotted for the hot path.
 
-    __slots__ = ("contracts", "entry", "inverse", "k", "leverage", "spec")
+    The arithmetic is `hedgekeeper.contracts`'; a book only remembers the position and its entry.
+    """
+
+    __slots__ = ("contracts", "entry", "leverage", "spec")
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
-        self.inverse = spec.kind is ContractKind.INVERSE
-        self.k = spec.contract_size
         self.contracts = ZERO
         self.entry: Decimal | None = None
         self.leverage = Decimal(1)
 
     def notional(self, contracts: Decimal, mark: Decimal) -> Decimal:
         """Absolute value in the settle coin, the base of fees, margin and funding."""
-        size = abs(contracts) * self.k
-        return size / mark if self.inverse else size * mark
+        return arithmetic.notional(self.spec, contracts, mark)
 
     def pnl(self, contracts: Decimal, mark: Decimal) -> Decimal:
         """PnL in the settle coin of `contracts` (signed) held from the entry price to `mark`."""
-        if self.entry is None or not contracts:
+        if self.entry is None:
             return ZERO
-        if self.inverse:
-            return contracts * self.k * (1 / self.entry - 1 / mark)
-        return contracts * self.k * (mark - self.entry)
+        return arithmetic.pnl(self.spec, contracts, self.entry, mark)
 
     def blend(self, added: Decimal, price: Decimal) -> Decimal:
-        """Entry after adding to the position: an inverse contract is worth K/P coins, so its
-        average is the contract-weighted harmonic mean; a linear one's is arithmetic."""
+        """Entry after adding `added` contracts at `price` on the position's side."""
         if self.entry is None or not self.contracts:
             return price
-        held, more = abs(self.contracts), abs(added)
-        if self.inverse:
-            return (held + more) / (held / self.entry + more / price)
-        return (held * self.entry + more * price) / (held + more)
+        return arithmetic.blend_entry(self.spec, self.contracts, self.entry, added, price)
 
     def liquidation(self, rest: Decimal, mm: Decimal) -> Decimal | None:
-        """Mark at which equity meets maintenance, `rest` being the equity without this position.
-
-        Solves rest + pnl(q, m) = mm * notional(q, m) for m; None when no positive mark does
-        (a 1x inverse short: its collateral rises in value exactly as the position loses).
-        """
-        q, k, entry = self.contracts, self.k, self.entry
-        if not q or entry is None:
+        """Mark at which equity meets maintenance, `rest` being the equity without this position."""
+        if self.entry is None:
             return None
-        if self.inverse:
-            num, den = k * (q + mm * abs(q)), rest + q * k / entry
-        else:
-            num, den = rest - q * k * entry, k * (mm * abs(q) - q)
-        if not den or num / den <= 0:
-            return None
-        return num / den
+        return arithmetic.liquidation_price(self.spec, self.contracts, rest, self.entry, mm)
 
 
 def spec_of(market: SimMarket, cfg: SimConfig) -> MarketSpec:
