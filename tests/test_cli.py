@@ -69,7 +69,7 @@ def config(tmp_path: Path) -> Iterator[Path]:
 def test_default_run_says_so_hedges_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc = hk("run", "--duration", "60", cwd=tmp_path, env={"HEDGEKEEPER_OPS__PORT": "0"})
     lines = wait_for(proc, "order_done")
-    assert "embedded default" in lines[0] and "dry-run" in lines[0]
+    assert "embedded default" in lines[0] and "dry-run" in lines[1]
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err

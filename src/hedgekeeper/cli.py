@@ -1,4 +1,5 @@
-"""`hedgekeeper run | status | check | simulate | download`: the commands a person types.
+"""`hedgekeeper run | status | check | simulate | report | alert-test | download`: the commands
+a person types.
 
 Exit codes: 0 fine, 1 a runtime failure (venue unreachable, journal locked), 2 a configuration
 problem (one line per problem, naming the field).
@@ -22,8 +23,8 @@ from hedgekeeper.journal import JournalLocked
 from hedgekeeper.venues.base import VenueError
 
 DEFAULT_NOTE = (
-    "hedgekeeper: no --config given, running the embedded default "
-    "(dry-run on the built-in simulated exchange; no keys, no network)"
+    "hedgekeeper: no --config given, running the embedded default\n"
+    "  (dry-run on the built-in simulated exchange; no keys, no network)"
 )
 
 
@@ -38,8 +39,13 @@ def _amount(text: str) -> Decimal:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
     parser = argparse.ArgumentParser(prog="hedgekeeper", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"hedgekeeper {version('hedgekeeper')}"
+    )
+    sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument(
@@ -49,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = sub.add_parser("status", help="exposure, position, target, drift, next action")
     status.add_argument("--json", action="store_true")
+    status.add_argument("--watch", action="store_true", help="refresh a table until Ctrl-C")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    status.add_argument("--count", type=int, help=argparse.SUPPRESS)  # tests: stop after N
     check = sub.add_parser("check", help="validate the config and reach the venues")
     simulate = sub.add_parser("simulate", help="replay a price history through the daemon")
     simulate.add_argument("--prices", type=Path, required=True, help="CSV (see docs/simulate.md)")
@@ -97,7 +106,11 @@ def describe(settings: Settings) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `hedgekeeper`: say what there is
+        parser.print_help()
+        return 0
     if args.command == "download":
         from hedgekeeper.download import command as download
 
@@ -140,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             from hedgekeeper.supervisor import Daemon
 
             return asyncio.run(Daemon(settings, args.duration).run())
+        if args.command == "status" and args.watch:
+            from hedgekeeper.terminal import watch
+
+            return asyncio.run(watch(lambda: _status_data(settings), args.interval, args.count))
         if args.command == "status":
             return asyncio.run(status(settings, args.json))
         return asyncio.run(check(settings))
@@ -205,8 +222,12 @@ async def _one_shot(settings: Settings) -> dict[str, Any]:
     return {"mode": settings.mode, "source": "one-shot read", "legs": legs}
 
 
+async def _status_data(settings: Settings) -> dict[str, Any]:
+    return _from_daemon(settings) or await _one_shot(settings)
+
+
 async def status(settings: Settings, as_json: bool) -> int:
-    data = _from_daemon(settings) or await _one_shot(settings)
+    data = await _status_data(settings)
     if as_json:
         print(json.dumps(data, indent=2, default=str))
         return 0
@@ -222,11 +243,30 @@ async def status(settings: Settings, as_json: bool) -> int:
     return 0
 
 
+def _failed(reason: str) -> int:
+    print(f"check: FAILED — {reason}")
+    return 1
+
+
 async def check(settings: Settings) -> int:
-    from hedgekeeper.supervisor import build_venues
+    """Config, credentials, then each venue; ends with `check: ok` or `check: FAILED — why`."""
+    from hedgekeeper.contact import missing_credentials, network_failure
 
     for line in describe(settings):
         print(line)
+    if missing := missing_credentials(settings):
+        for credential in missing:
+            print(f"missing credential: {credential}")
+        return _failed(f"{len(missing)} missing credential(s); nothing was sent to an exchange")
+    try:
+        return await _reach(settings)
+    except VenueError as exc:
+        return _failed(network_failure(exc) or f"venue error: {exc}")
+
+
+async def _reach(settings: Settings) -> int:
+    from hedgekeeper.supervisor import build_venues
+
     venues = build_venues(settings)
     try:
         for venue in venues.values():

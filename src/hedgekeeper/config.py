@@ -190,6 +190,7 @@ class OpsConfig(Strict):
 class LogConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     json_lines: bool | None = Field(default=None, alias="json")  # None: JSON when not a tty
+    heartbeat_seconds: Annotated[float, Field(ge=0)] = 180.0  # a line per leg; 0: none
 
 
 class Settings(BaseSettings):

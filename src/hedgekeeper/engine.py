@@ -23,7 +23,7 @@ from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
-from hedgekeeper.reconcile import exposure, reconcile
+from hedgekeeper.reconcile import band, exposure, reconcile
 from hedgekeeper.venues.base import SpotReading, Venue, VenueError
 from hedgekeeper.watch import watch_forever
 
@@ -31,6 +31,7 @@ log = structlog.get_logger("hedgekeeper.engine")
 
 LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
 HELD_STATE = {"kill_switch": "killed", "circuit_breaker": "halted", "in_flight": "live"}
+QUIET_GUARDS = frozenset({"over_hedge", "in_flight"})  # routine: logged as information
 
 
 @dataclass
@@ -165,16 +166,20 @@ class LegEngine:
         if verdict.confirm:
             return await self._confirm(snap, decision)
         self.memory.exposure_confirmed = False
-        self.under_hedged = verdict.under_hedged
+        self.under_hedged = verdict.under_hedged and not self._within_band(decision, verdict)
         if verdict.transfer is not None and await self._top_up(snap, verdict.transfer):
-            return self._hold("live", "moved collateral for the next order", "margin", decision)
+            return self._hold(
+                "live", "moved collateral for the next order", "margin", decision, notable=False
+            )
         if verdict.intent is None:
             state = (
                 "degraded" if verdict.degraded else HELD_STATE.get(verdict.guard or "", "guarded")
             )
             return self._hold(state, verdict.reason, verdict.guard, decision)
         if verdict.guard:
-            self._trip(verdict.guard, verdict.reason)
+            quiet = verdict.guard == "margin" and not self.under_hedged
+            why = f"{verdict.reason} (the rest is within the deadband)" if quiet else verdict.reason
+            self._trip(verdict.guard, why, self._notable(verdict.guard))
         self.memory.last_exposure = decision.plan.exposure if decision.plan else None
         if self.stop.is_set():  # e.g. SIGTERM during a confirmation read: send nothing new
             return self._hold(self.state, "stopping: no new order", None, decision)
@@ -186,7 +191,8 @@ class LegEngine:
     async def _confirm(self, snap: Snapshot, decision: Decision) -> Outcome | None:
         """The glitch guard: a big jump in X is believed only after a fresh REST read agrees."""
         assert self.feed and decision.plan
-        self._trip("glitch", f"exposure {decision.plan.exposure}: confirming with a REST read")
+        why = f"exposure {decision.plan.exposure}: confirming with a REST read"
+        self._trip("glitch", why, notable=False)  # a deposit is not a glitch until REST disagrees
         try:
             await self.refresh()
         except VenueError as exc:
@@ -266,26 +272,50 @@ class LegEngine:
         except VenueError as exc:
             state, message = "failed", str(exc)
         self.journal.transfer(snap.now, self.leg.name, self.leg.asset, amount, state, message)
-        log.info("transfer", leg=self.leg.name, amount=str(amount), state=state)
+        log.info(
+            "transfer", leg=self.leg.name, asset=self.leg.asset, amount=str(amount), state=state
+        )
         with contextlib.suppress(VenueError):
             await self.refresh()
         return state == "done"
 
     # ---- reporting --------------------------------------------------------------------------
 
-    def _trip(self, guard: str, why: str) -> None:
+    def _within_band(self, decision: Decision, verdict: guards.Verdict) -> bool:
+        """An increase the collateral cannot quite pay for (the fee at 1x keeps the short a few
+        contracts below target) is under-hedged only when what is left exceeds the deadband."""
+        plan = decision.plan
+        if plan is None or self.market is None:
+            return False
+        left = abs(plan.drift) - (verdict.intent.contracts if verdict.intent else 0)
+        return left < band(plan.target, plan.mark, self.leg, self.market)
+
+    def _notable(self, guard: str) -> bool:
+        """Whether a person should look: trims to h·X are routine, and so is a margin trim
+        that leaves the leg within its deadband."""
+        if guard == "margin":
+            return self.under_hedged
+        return guard not in QUIET_GUARDS
+
+    def _trip(self, guard: str, why: str, notable: bool = True) -> None:
         self.metrics.guard_trip(self.leg.name, guard)
         assert self.feed
         self.journal.event(self.perp.now(), self.leg.name, f"guard:{guard}", why)
-        log.warning("guard_tripped", leg=self.leg.name, guard=guard, reason=why)
+        say = log.warning if notable else log.info
+        say("guard_tripped", leg=self.leg.name, guard=guard, reason=why)
 
     def _hold(
-        self, state: str, why: str, guard: str | None, decision: Decision | None = None
+        self,
+        state: str,
+        why: str,
+        guard: str | None,
+        decision: Decision | None = None,
+        notable: bool | None = None,
     ) -> Outcome | None:
         """Record a hold; returns None so `return self._hold(...)` reads as 'no order'."""
         changed = (state, guard) != (self.state, self.last_key[1] if self.last_key else None)
         if guard and guard not in ("in_flight", "glitch") and changed:  # glitch trips itself
-            self._trip(guard, why)
+            self._trip(guard, why, self._notable(guard) if notable is None else notable)
         self.state, self.why = state, why
         self.metrics.leg_state(self.leg.name, state)
         self._journal("hold", why, decision, guard)
@@ -311,6 +341,8 @@ class LegEngine:
             "state": self.state,
             "reason": self.why,
             "symbol": self.leg.perp.symbol,
+            "kind": self.market.kind.value if self.market else None,
+            "contract_size": str(self.market.contract_size) if self.market else None,
             "hedge_ratio": str(self.leg.hedge_ratio),
             "exposure": str(plan.exposure) if plan else None,
             "target": str(plan.target) if plan else None,

@@ -70,11 +70,12 @@ class Executor:
         log.info(
             "order_sent",
             leg=intent.leg,
+            symbol=intent.symbol,
             client_id=opened.client_id,
             side=intent.side.value,
             contracts=str(intent.contracts),
             reduce_only=intent.reduce_only,
-            limit=str(intent.limit_price),
+            limit=None if intent.limit_price is None else str(intent.limit_price),
         )
         try:
             report = await self.venue.place(request)
@@ -111,6 +112,8 @@ class Executor:
         state = report.state if report.state.final else OrderState.UNKNOWN
         log.info(
             "order_done",
+            leg=opened.leg,
+            symbol=opened.symbol,
             client_id=opened.client_id,
             state=state.value,
             filled=str(signed),

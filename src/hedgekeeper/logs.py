@@ -19,6 +19,8 @@ from typing import Any
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from hedgekeeper.console import ConsoleRenderer
+
 __all__ = ["REDACTED", "Redactor", "configure"]
 
 REDACTED = "***"
@@ -81,7 +83,7 @@ def configure(level: str, json_lines: bool | None, secrets: Iterable[str]) -> No
     if json_lines:
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = ConsoleRenderer(colors=sys.stderr.isatty())
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hedgekeeper.report import Figures, coins, pct, worst_day
+from hedgekeeper.report import Figures, worst_day
 from hedgekeeper.simulate import Hour, Replay
+from hedgekeeper.units import coins, pct
 
 __all__ = ["plot"]
 

@@ -20,6 +20,8 @@ from typing import Any
 from hedgekeeper.config import Settings
 from hedgekeeper.domain import ZERO
 from hedgekeeper.simulate import Hour, Replay
+from hedgekeeper.units import coins, pct
+from hedgekeeper.units import quote as _q
 
 __all__ = ["Figures", "command", "figures", "table", "to_json", "worst_day"]
 
@@ -206,18 +208,6 @@ def _json_value(value: Any) -> Any:
 def to_json(fig: Figures) -> dict[str, Any]:
     """Exact figures: Decimals as strings, so nothing is rounded on the way to a script."""
     return {k: _json_value(v) for k, v in asdict(fig).items()}
-
-
-def _q(value: Decimal, unit: str) -> str:
-    return f"{value:,.2f} {unit}"
-
-
-def coins(value: Decimal, unit: str) -> str:
-    return f"{value:,.8f} {unit}"
-
-
-def pct(value: Decimal) -> str:
-    return f"{value * 100:.2f} %"
 
 
 def rows(fig: Figures) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:

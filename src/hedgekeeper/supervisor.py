@@ -20,6 +20,7 @@ from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.notify import Notifier
 from hedgekeeper.ops import OpsServer
+from hedgekeeper.terminal import RunSummary, heartbeat
 from hedgekeeper.venues.base import Venue
 from hedgekeeper.venues.paper import PaperVenue
 from hedgekeeper.venues.registry import make_venue
@@ -87,6 +88,7 @@ class Daemon:
 
     async def run(self) -> int:
         journal = Journal(self.settings.journal)
+        run = RunSummary(journal)
         self.venues = venues = build_venues(self.settings)
         self._signals()
         try:
@@ -103,6 +105,7 @@ class Daemon:
                     log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
                 await engine.refresh()
             self._orphans(journal)
+            run.begin()
             ops = await self._ops()
             log.info(
                 "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
@@ -116,6 +119,9 @@ class Daemon:
                     for e in self.engines
                 ]
                 tasks.create_task(self._heartbeat())
+                tasks.create_task(
+                    heartbeat(self.engines, self.stop, self.settings.log.heartbeat_seconds)
+                )
                 await self.stop.wait()
                 self.notifier.stopping("stopping: finishing the order in flight")
                 log.info("daemon_stopping")
@@ -124,6 +130,7 @@ class Daemon:
                     task.cancel()
             if ops is not None:
                 await ops.stop()
+            run.log([e.status() for e in self.engines])
         finally:
             for venue in venues.values():
                 with contextlib.suppress(Exception):
