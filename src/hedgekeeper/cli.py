@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import urllib.request
@@ -68,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--out", type=Path, help="directory for the report, plots, journal")
     simulate.add_argument("--json", action="store_true")
-    for command in (run, status, check, simulate):
+    alert_test = sub.add_parser("alert-test", help="send one test alert to every alert URL")
+    for command in (run, status, check, simulate, alert_test):
         command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
     from hedgekeeper.download import add_parser
 
@@ -77,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    found = []
+    found = [u.get_secret_value() for u in settings.alerts.urls]
+    with contextlib.suppress(OSError):
+        found += settings.alerts.url_values()
     for venue in settings.venues.values():
         for name in ("api_key", "secret", "password"):
             try:
@@ -135,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             args.out,
             args.json,
         )
+    if args.command == "alert-test":
+        logs.configure("warning", None, secrets_of(settings))
+        return alert_test(settings)
+    if args.command == "run" and (problem := _alert_problem(settings)):
+        print(problem, file=sys.stderr)
+        return 2
     if args.command == "run" and settings.mode == "live":
         for line in describe(settings):
             print(line, file=sys.stderr)
@@ -168,6 +178,42 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+
+
+def _alert_problem(settings: Settings) -> str | None:
+    """A config problem with the alert URLs, found before the daemon starts."""
+    from hedgekeeper.alerting import AlertUrlError, build_apprise
+
+    try:
+        urls = settings.alerts.url_values()
+        if urls:
+            build_apprise(urls)
+    except OSError as exc:
+        return f"alerts.urls_file: cannot read {settings.alerts.urls_file}: {exc.strerror}"
+    except AlertUrlError as exc:
+        return str(exc)
+    return None
+
+
+def alert_test(settings: Settings) -> int:
+    """Send one message to every alert URL; 0 when each took it, 1 otherwise, 2 when none."""
+    from hedgekeeper.alerting import send_test
+
+    if problem := _alert_problem(settings):
+        print(f"alert-test: FAILED — {problem}")
+        return 2
+    urls = settings.alerts.url_values()
+    if not urls:
+        print("alert-test: FAILED — no alert URLs: set [alerts] urls or urls_file")
+        return 2
+    sent, failed = send_test(urls)
+    if failed:
+        print(
+            f"alert-test: FAILED — not delivered by {', '.join(failed)} ({sent} of {len(urls)} ok)"
+        )
+        return 1
+    print(f"alert-test: ok — sent to {sent} service(s)")
+    return 0
 
 
 def _from_daemon(settings: Settings) -> dict[str, Any] | None:

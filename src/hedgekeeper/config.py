@@ -193,6 +193,28 @@ class LogConfig(Strict):
     heartbeat_seconds: Annotated[float, Field(ge=0)] = 180.0  # a line per leg; 0: none
 
 
+class AlertsConfig(Strict):
+    """Where alerts go (apprise URLs; secret, never logged) and when a condition is worth one."""
+
+    urls: tuple[SecretStr, ...] = ()
+    urls_file: Path | None = None  # one apprise URL a line; blank lines and # comments ignored
+    under_hedged_seconds: Annotated[float, Field(ge=0)] = 900.0
+    degraded_seconds: Annotated[float, Field(ge=0)] = 120.0
+    settle_seconds: Annotated[float, Field(ge=0)] = 300.0  # clear this long before "resolved"
+    funding_rate_above: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal("0.001")
+    max_per_hour: Annotated[int, Field(gt=0)] = 30
+    tick_seconds: Annotated[float, Field(gt=0)] = 1.0  # how often the watcher looks
+    send_timeout_seconds: Annotated[float, Field(gt=0)] = 15.0
+
+    def url_values(self) -> list[str]:
+        """The URLs from the config and from `urls_file`; OSError when the file is unreadable."""
+        urls = [u.get_secret_value() for u in self.urls]
+        if self.urls_file is not None:
+            lines = self.urls_file.read_text().splitlines()
+            urls += [s for line in lines if (s := line.strip()) and not s.startswith("#")]
+        return urls
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HEDGEKEEPER_",
@@ -209,6 +231,7 @@ class Settings(BaseSettings):
     legs: tuple[LegConfig, ...]
     ops: OpsConfig = OpsConfig()
     log: LogConfig = LogConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @classmethod
     def settings_customise_sources(

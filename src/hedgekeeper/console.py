@@ -146,6 +146,11 @@ def _summary(e: EventDict) -> str:
     return f"{text}; {e.pop('state', '?')} after {e.pop('minutes', 0)} min"
 
 
+def _alert(e: EventDict) -> str:
+    resolved = " resolved" if e.pop("resolved", False) else ""
+    return f"alert {e.pop('kind', '?')}{resolved}: {round_text(str(e.pop('detail', '')))}"
+
+
 _SENTENCES: dict[str, Callable[[EventDict], str]] = {
     "decision": _decision,
     "order_sent": _order_sent,
@@ -154,6 +159,7 @@ _SENTENCES: dict[str, Callable[[EventDict], str]] = {
     "guard_note": _guard,
     "heartbeat": _heartbeat,
     "summary": _summary,
+    "alert": _alert,
 }
 
 

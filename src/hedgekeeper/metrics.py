@@ -62,6 +62,29 @@ class Metrics:
             "funding_paid", "Funding paid (a positive number), in the settle coin.", ("leg",)
         )
         self._states_seen: dict[str, set[str]] = {}
+        # What the alert watcher sees (set off the decision path, once a tick).
+        self._kill = Gauge(
+            "kill_switch", "1 while the kill switch is on.", namespace=_NS, registry=reg
+        )
+        self._kill.set(0)
+        self._under = gauge(
+            "under_hedged", "1 while the short is below target by more than the deadband."
+        )
+        self._liq = gauge(
+            "liquidation_distance", "(liquidation - mark) / mark of the short; NaN when none."
+        )
+        self._liq_limit = gauge(
+            "liquidation_distance_limit", "The leg's configured minimum liquidation distance."
+        )
+        self._funding_rate = gauge(
+            "funding_rate_paid", "Rate of the last settlement when the short paid it, else 0."
+        )
+        self._alerts = counter("alerts", "Alerts raised (sent or not), by kind.", ("kind",))
+        self._alert_open = gauge(
+            "alert_open",
+            "1 while an alert's condition is open (sent, not resolved).",
+            ("kind", "leg"),
+        )
 
     def observe_plan(
         self,
@@ -117,6 +140,29 @@ class Metrics:
         seen.add(state)
         for name in seen:
             self._state.labels(leg, name).set(1.0 if name == state else 0.0)
+
+    def watched(
+        self,
+        leg: str,
+        under_hedged: bool,
+        liquidation: Decimal | None,
+        liquidation_limit: Decimal,
+        funding_rate_paid: Decimal,
+    ) -> None:
+        """One leg's alert conditions as the alert watcher saw them."""
+        self._under.labels(leg).set(1.0 if under_hedged else 0.0)
+        self._liq.labels(leg).set(math.nan if liquidation is None else float(liquidation))
+        self._liq_limit.labels(leg).set(float(liquidation_limit))
+        self._funding_rate.labels(leg).set(float(funding_rate_paid))
+
+    def kill_switch(self, on: bool) -> None:
+        self._kill.set(1.0 if on else 0.0)
+
+    def alert(self, kind: str, leg: str | None, open_: bool | None) -> None:
+        """Count an alert; `open_` True/False for a condition's start/end, None for an event."""
+        self._alerts.labels(kind).inc()
+        if open_ is not None:
+            self._alert_open.labels(kind, leg or "").set(1.0 if open_ else 0.0)
 
     def render(self) -> bytes:
         """The text exposition of every metric, for /metrics."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from hedgekeeper.alerting import Alerting
+from hedgekeeper.alerts import AlertKind
 from hedgekeeper.config import Settings
 from hedgekeeper.engine import LIVE_STATES, LegEngine
 from hedgekeeper.journal import Journal
@@ -28,6 +30,7 @@ from hedgekeeper.venues.registry import make_venue
 log = structlog.get_logger("hedgekeeper")
 
 SHUTDOWN_GRACE = 8.0  # seconds for the order in flight; systemd and Docker allow 10
+ALERT_GRACE = 1.5  # for the "stopped" alert, within the same 10 s
 
 
 class KillSwitch:
@@ -63,6 +66,7 @@ class Daemon:
         self.kill = KillSwitch(settings.kill_file)
         self.metrics = Metrics()
         self.notifier = Notifier()
+        self.alerts = Alerting(settings.alerts, self.metrics, settings.alerts.url_values())
         self.engines: list[LegEngine] = []
         self.ops_port: int | None = None
         self.venues: dict[str, Venue] = {}
@@ -100,9 +104,18 @@ class Daemon:
             ]
             for engine in self.engines:
                 await engine.start()
+            self.alerts.start()
+            self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
             for engine in self.engines:  # crash recovery before any new decision
                 for outcome in await engine.executor.recover(engine.leg.name):
                     log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
+                    self.alerts.event(
+                        AlertKind.RECOVERED,
+                        engine.leg.name,
+                        f"order {outcome.client_id} settled as {outcome.state.value} "
+                        f"({outcome.filled} contracts filled) {outcome.message}".strip(),
+                        self._now(),
+                    )
                 await engine.refresh()
             self._orphans(journal)
             run.begin()
@@ -122,6 +135,7 @@ class Daemon:
                 tasks.create_task(
                     heartbeat(self.engines, self.stop, self.settings.log.heartbeat_seconds)
                 )
+                tasks.create_task(self.alerts.watch(self.engines, self.kill, self.stop))
                 await self.stop.wait()
                 self.notifier.stopping("stopping: finishing the order in flight")
                 log.info("daemon_stopping")
@@ -131,7 +145,9 @@ class Daemon:
             if ops is not None:
                 await ops.stop()
             run.log([e.status() for e in self.engines])
+            self.alerts.event(AlertKind.STOPPED, None, self.summary() or "stopped", self._now())
         finally:
+            await self.alerts.close(ALERT_GRACE)
             for venue in venues.values():
                 with contextlib.suppress(Exception):
                     await venue.close()
@@ -154,6 +170,16 @@ class Daemon:
                 venue=intent.venue,
                 reason="no leg of this config trades at that venue: settle it there by hand",
             )
+
+    def _now(self) -> float:
+        return self.engines[0].perp.now() if self.engines else 0.0
+
+    def _legs(self) -> list[str]:
+        return [
+            f"{self.settings.mode}: leg {leg.name} hedges {leg.hedge_ratio:.0%} of {leg.asset} "
+            f"with {leg.perp.symbol} on {leg.perp.venue}"
+            for leg in self.settings.legs
+        ]
 
     def _signals(self) -> None:
         loop = asyncio.get_running_loop()
