@@ -140,7 +140,7 @@ async def test_each_condition_alerts_once_and_resolves_once(
     settings = settings_for(tmp_path, endpoint.url)
     journal = Journal(settings.journal)  # an intent a crash left unfinished: recovered at start
     journal.open_intent(
-        Intent("btc", "BTC/USD:BTC", Side.SELL, D(5), False, None, "before the crash"), 0.0
+        Intent("btc", "BTC/USD:BTC", Side.SELL, D(5), False, None, "before the crash"), 0.0, "sim"
     )
     journal.close()
     daemon = Daemon(settings)

@@ -147,7 +147,7 @@ def test_run_summary_counts_only_this_runs_orders(tmp_path: Path) -> None:
 
     def fill(fee: str) -> None:
         intent = Intent("btc", "BTC/USD:BTC", Side.SELL, Decimal(10), False, None, "test")
-        opened = journal.open_intent(intent, 1.0)
+        opened = journal.open_intent(intent, 1.0, "sim")
         report = OrderReport(
             opened.client_id, OrderState.FILLED, Decimal(10), Decimal(1), Decimal(fee), 1.0
         )
