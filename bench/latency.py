@@ -34,8 +34,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.emulators.bybit_v5 import BybitV5Emulator  # noqa: E402
-from tests.emulators.bybit_v5_state import Account  # noqa: E402
+from tests.emulators.core.account import Account  # noqa: E402
+from tests.emulators.core.server import Emulator  # noqa: E402
+from tests.emulators.dialects import bybit  # noqa: E402
 
 TARGET_P99_MS = 20.0
 CONFIG = """
@@ -102,7 +103,7 @@ class Daemon:
         return found
 
 
-async def settled(http: aiohttp.ClientSession, port: int, emu: BybitV5Emulator) -> None:
+async def settled(http: aiohttp.ClientSession, port: int, emu: Emulator) -> None:
     """Poll /status until the daemon's last decision holds on the emulator's position."""
     url = f"http://127.0.0.1:{port}/status"
     async with asyncio.timeout(30):
@@ -113,7 +114,7 @@ async def settled(http: aiohttp.ClientSession, port: int, emu: BybitV5Emulator) 
             if (
                 leg["state"] == "live"
                 and position is not None
-                and Decimal(position) == emu.account.position.size
+                and Decimal(position) == emu.account.positions["BTCUSD"].size
                 and Decimal(leg["drift"]).copy_abs() < Decimal(1000)
             ):
                 return
@@ -126,7 +127,7 @@ def percentile(values: list[float], p: int) -> float:
 
 async def bench(events: int, gap: float, amount: Decimal, throttle: bool) -> int:
     account = Account(unified=True, price=Decimal(60000), balances={"BTC": Decimal(2)})
-    async with BybitV5Emulator(account) as emu, aiohttp.ClientSession() as http:
+    async with bybit.emulator(account) as emu, aiohttp.ClientSession() as http:
         tmp = Path(tempfile.mkdtemp(prefix="hk-latency-"))
         config = tmp / "bench.toml"
         config.write_text(

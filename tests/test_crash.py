@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from hedgekeeper import config
 from hedgekeeper.config import LegConfig
@@ -51,8 +50,10 @@ from hedgekeeper.domain import (
     Snapshot,
 )
 from hedgekeeper.reconcile import band, plan
-from tests.emulators.bybit_v5 import BybitV5Emulator, OrderLogEntry
-from tests.emulators.bybit_v5_state import Account
+from tests.emulators.core.account import Account
+from tests.emulators.core.model import UNIFIED
+from tests.emulators.core.server import Emulator, OrderLogEntry
+from tests.emulators.dialects import bybit
 
 CHAINS = 10
 KILLS = 5  # per chain: 50 kills in all
@@ -112,19 +113,6 @@ BTCUSD = MarketSpec(
     quote="USD",
     settle="BTC",
 )
-
-
-class CrashEmulator(BybitV5Emulator):
-    """The emulator plus hooks on the arrival of every REST request (order lookups included)."""
-
-    def __init__(self, account: Account) -> None:
-        super().__init__(account)
-        self.request_hooks: list[Callable[[str], object]] = []
-
-    async def _rest_handler(self, request: web.Request) -> web.StreamResponse:
-        for hook in list(self.request_hooks):
-            hook(request.path)
-        return await super()._rest_handler(request)
 
 
 @dataclass
@@ -223,7 +211,7 @@ def on_target(line: dict[str, Any]) -> bool:
 
 
 def arm(
-    kind: str, k: int, rng: random.Random, emu: CrashEmulator, first: DaemonProcess
+    kind: str, k: int, rng: random.Random, emu: Emulator, first: DaemonProcess
 ) -> asyncio.Task[None] | None:
     """Set up the kill of `first` at the k-th order from now; returns a task when timed."""
     base = len(emu.order_log)
@@ -238,7 +226,7 @@ def arm(
 
         def after_answer(path: str) -> None:
             answered = [e for e in emu.order_log[base:] if e.answered is not None]
-            if len(answered) >= k and path != "/v5/order/create":
+            if len(answered) >= k and path not in emu.dialect.order_paths:
                 first.kill()  # the reply reached the client: this is its lookup of the order
 
         emu.request_hooks.append(after_answer)
@@ -268,10 +256,10 @@ def leg_config(text: str) -> LegConfig:
     return config.parse(text, "crash test").legs[0]
 
 
-def final_plan(emu: BybitV5Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal]:
+def final_plan(emu: Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal]:
     """(target, band, position) of the reconciler for the exchange's final state."""
     account = emu.account
-    equity = account.coin_equity("UNIFIED", "BTC")
+    equity = account.equity(UNIFIED, "BTC")
     mark = account.mark
     snap = Snapshot(
         leg=leg.name,
@@ -280,21 +268,21 @@ def final_plan(emu: BybitV5Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, 
         market=BTCUSD,
         spot=(Holding("bybit", equity, 0.0),),
         collateral=Collateral(
-            wallet=account.wallet("UNIFIED", "BTC"),
+            wallet=account.wallet(UNIFIED, "BTC"),
             equity=equity,
-            free=account.available("UNIFIED", "BTC"),
+            free=account.available(UNIFIED, "BTC"),
             ts=0.0,
             unified=True,
         ),
-        position=Position(BTCUSD.symbol, account.position.size, 0.0),
+        position=Position(BTCUSD.symbol, account.positions["BTCUSD"].size, 0.0),
         prices=Prices(mark=mark, ts=0.0),
     )
     p = plan(snap, leg)
     return p.target, band(p.target, mark, leg, BTCUSD), p.position
 
 
-def check_books(emu: BybitV5Emulator, journal: Path, leg: LegConfig) -> None:
-    assert emu.duplicate_link_ids() == []
+def check_books(emu: Emulator, journal: Path, leg: LegConfig) -> None:
+    assert emu.duplicate_client_ids() == []
     db = sqlite3.connect(journal)
     try:
         intents = dict(db.execute("SELECT client_id, state FROM intents").fetchall())
@@ -310,12 +298,12 @@ def check_books(emu: BybitV5Emulator, journal: Path, leg: LegConfig) -> None:
     assert [link for link in sent if link not in intents] == []  # no order without its intent
     assert {c: s for c, s in intents.items() if s not in FINAL} == {}  # all settled
     executed = {
-        link: -order.cum_qty if order.side == "Sell" else order.cum_qty
-        for link, order in emu.account.by_link.items()
+        link: -order.cum_qty if order.side == "sell" else order.cum_qty
+        for link, order in emu.account.by_client.items()
         if order.cum_qty
     }
     assert fills == executed  # order by order, not just in sum
-    position = emu.account.position.size
+    position = emu.account.positions["BTCUSD"].size
     assert sum(fills.values(), Decimal(0)) == position
     target, needed, _ = final_plan(emu, leg)
     assert abs(target - position) < needed, (target, position, needed)
@@ -326,7 +314,7 @@ def check_books(emu: BybitV5Emulator, journal: Path, leg: LegConfig) -> None:
 async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path: Path) -> None:
     rng = random.Random(chain)
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
-    async with CrashEmulator(account) as emu:
+    async with bybit.emulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
         text = config_text(journal, [("btc", "bybit", emu)])
         path = tmp_path / "hk.toml"

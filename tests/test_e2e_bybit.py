@@ -29,8 +29,10 @@ from hedgekeeper.config import Settings
 from hedgekeeper.domain import Plan
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.supervisor import Daemon
-from tests.emulators.bybit_v5 import BybitV5Emulator
-from tests.emulators.bybit_v5_state import Account
+from tests.emulators.core.account import Account
+from tests.emulators.core.model import OrderSpec, Position
+from tests.emulators.core.server import Emulator
+from tests.emulators.dialects import bybit
 
 D = Decimal
 SYMBOL = "BTC/USD:BTC"
@@ -47,7 +49,12 @@ ORDER_CREATE = "/v5/order/create"
 WALLET = "/v5/account/wallet-balance"
 
 
-def settings_for(emu: BybitV5Emulator, tmp_path: Path, timeout_ms: int = 3000) -> Settings:
+def inverse(emu: Emulator) -> Position:
+    """The emulator's BTCUSD position."""
+    return emu.account.positions[bybit.INVERSE.id]
+
+
+def settings_for(emu: Emulator, tmp_path: Path, timeout_ms: int = 3000) -> Settings:
     return Settings.model_validate(
         {
             "mode": "testnet",
@@ -82,14 +89,14 @@ def settings_for(emu: BybitV5Emulator, tmp_path: Path, timeout_ms: int = 3000) -
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[BybitV5Emulator]:
+async def emu() -> AsyncIterator[Emulator]:
     account = Account(unified=True, price=D(60000), balances={"BTC": D(2), "USDT": D(0)})
-    async with BybitV5Emulator(account) as emulator:
+    async with bybit.emulator(account) as emulator:
         yield emulator
 
 
 @asynccontextmanager
-async def daemon_on(emu: BybitV5Emulator, settings: Settings) -> AsyncIterator[LegEngine]:
+async def daemon_on(emu: Emulator, settings: Settings) -> AsyncIterator[LegEngine]:
     """The daemon running in this loop; yields its leg engine once the opening hedge is done."""
     daemon = Daemon(settings)
     task = asyncio.create_task(daemon.run())
@@ -105,7 +112,7 @@ async def daemon_on(emu: BybitV5Emulator, settings: Settings) -> AsyncIterator[L
 
 async def quiet(
     engine: LegEngine,
-    emu: BybitV5Emulator,
+    emu: Emulator,
     check: Callable[[Plan], bool] = lambda plan: True,
     timeout: float = 5.0,
 ) -> Plan:
@@ -119,7 +126,7 @@ async def quiet(
                 and last.holds
                 and not engine.memory.in_flight
                 and engine.memory.expected_position is None
-                and last.plan.position == emu.account.position.size
+                and last.plan.position == inverse(emu).size
                 and check(last.plan)
             ):
                 return last.plan
@@ -127,7 +134,7 @@ async def quiet(
             await engine.settled.wait()
 
 
-def sent(emu: BybitV5Emulator) -> list[tuple[str, str, bool]]:
+def sent(emu: Emulator) -> list[tuple[str, str, bool]]:
     """(side, qty, reduce-only) of every order that reached the matching engine."""
     return [
         (e.params["side"], e.params["qty"], bool(e.params.get("reduceOnly"))) for e in emu.order_log
@@ -146,13 +153,13 @@ def journal_states(settings: Settings) -> list[str]:
 
 
 async def test_hedge_follows_deposits_not_prices_and_withdraws_reduce_only(
-    emu: BybitV5Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path
 ) -> None:
     settings = settings_for(emu, tmp_path)
     async with daemon_on(emu, settings) as engine:
         # The opening hedge: one sell, at 1x, about 120,000 contracts.
-        assert emu.account.position.leverage == 1
-        assert emu.account.position.size == FIRST_HEDGE
+        assert inverse(emu).leverage == 1
+        assert inverse(emu).size == FIRST_HEDGE
         assert sent(emu) == [("Sell", "119808", False)]
         assert emu.order_log[0].params["timeInForce"] == "IOC"
 
@@ -160,7 +167,7 @@ async def test_hedge_follows_deposits_not_prices_and_withdraws_reduce_only(
         await emu.deposit("BTC", D("0.5"))
         await emu.wait_for_orders(2)
         plan = await quiet(engine, emu)
-        assert emu.account.position.size == AFTER_DEPOSIT
+        assert inverse(emu).size == AFTER_DEPOSIT
         assert sent(emu)[1] == ("Sell", "30071", False)
         assert abs(plan.drift) < 100
 
@@ -179,17 +186,16 @@ async def test_hedge_follows_deposits_not_prices_and_withdraws_reduce_only(
         side, qty, reduce_only = sent(emu)[2]
         assert (side, reduce_only) == ("Buy", True)
         assert 39_000 < int(qty) < 41_000
-        assert abs(plan.drift) < 100 and -111_000 < emu.account.position.size < -109_000
-        assert len(emu.order_log) == 3 and emu.duplicate_link_ids() == []
+        assert abs(plan.drift) < 100 and -111_000 < inverse(emu).size < -109_000
+        assert len(emu.order_log) == 3 and emu.duplicate_client_ids() == []
     assert journal_states(settings) == ["filled", "filled", "filled"]
 
 
-async def test_bybit_refuses_to_pay_out_the_margin_of_a_1x_short(emu: BybitV5Emulator) -> None:
+async def test_bybit_refuses_to_pay_out_the_margin_of_a_1x_short(emu: Emulator) -> None:
     """At 1x every coin backs the short: Bybit (and the emulator) keep it from being withdrawn.
     The daemon is not involved; this pins why the withdrawal above happens at 40,000."""
-    emu.account.position.leverage = D(1)
-    emu.account.place({"category": "inverse", "symbol": "BTCUSD", "side": "Sell",
-                       "orderType": "Market", "qty": "119000"})  # fmt: skip
+    inverse(emu).leverage = D(1)
+    emu.account.place(OrderSpec(bybit.INVERSE, "sell", D(119000), None, "IOC", False, ""))
     with pytest.raises(ValueError, match="not that much available"):
         await emu.withdraw("BTC", D("1.0"))
 
@@ -197,20 +203,20 @@ async def test_bybit_refuses_to_pay_out_the_margin_of_a_1x_short(emu: BybitV5Emu
 # ---- faults: no duplicate order, no order on a glitch, the right position after ---------------
 
 
-async def deposit_and_settle(emu: BybitV5Emulator, engine: LegEngine, timeout: float = 5.0) -> Plan:
+async def deposit_and_settle(emu: Emulator, engine: LegEngine, timeout: float = 5.0) -> Plan:
     await emu.deposit("BTC", D("0.5"))
     await emu.wait_for_orders(2, timeout=timeout)
     return await quiet(engine, emu, timeout=timeout)
 
 
-def assert_recovered(emu: BybitV5Emulator, plan: Plan) -> None:
-    assert emu.duplicate_link_ids() == []
+def assert_recovered(emu: Emulator, plan: Plan) -> None:
+    assert emu.duplicate_client_ids() == []
     assert sent(emu) == [("Sell", "119808", False), ("Sell", "30071", False)]
-    assert emu.account.position.size == AFTER_DEPOSIT and abs(plan.drift) < 100
+    assert inverse(emu).size == AFTER_DEPOSIT and abs(plan.drift) < 100
 
 
 async def test_dropped_websockets_reconnect_and_rest_fills_the_gap(
-    emu: BybitV5Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path
 ) -> None:
     async with daemon_on(emu, settings_for(emu, tmp_path)) as engine:
         await emu.drop_websockets()
@@ -224,7 +230,7 @@ async def test_dropped_websockets_reconnect_and_rest_fills_the_gap(
                 await engine.settled.wait()
 
 
-async def test_http_502_on_reads_and_on_the_order(emu: BybitV5Emulator, tmp_path: Path) -> None:
+async def test_http_502_on_reads_and_on_the_order(emu: Emulator, tmp_path: Path) -> None:
     settings = settings_for(emu, tmp_path)
     async with daemon_on(emu, settings) as engine:
         emu.fail_next(1, path=ORDER_CREATE)  # the order request dies at the gateway
@@ -237,20 +243,20 @@ async def test_http_502_on_reads_and_on_the_order(emu: BybitV5Emulator, tmp_path
     assert journal_states(settings) == ["filled", "rejected", "filled"]
 
 
-async def test_rate_limit_answers_retcode_10006(emu: BybitV5Emulator, tmp_path: Path) -> None:
+async def test_rate_limit_answers_retcode_10006(emu: Emulator, tmp_path: Path) -> None:
     settings = settings_for(emu, tmp_path)
     async with daemon_on(emu, settings) as engine:
         emu.rate_limit_next(1, path=ORDER_CREATE)
         emu.rate_limit_next(2)
         plan = await deposit_and_settle(emu, engine)
         assert_recovered(emu, plan)
-    rate_limited = [r for r in emu.requests if r.path == ORDER_CREATE and r.ret_code == 10006]
+    rate_limited = [r for r in emu.requests if r.path == ORDER_CREATE and r.error == "10006"]
     assert len(rate_limited) == 1
     assert journal_states(settings) == ["filled", "rejected", "filled"]
 
 
 async def test_an_order_answered_after_the_client_timeout_is_found_not_resent(
-    emu: BybitV5Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path
 ) -> None:
     settings = settings_for(emu, tmp_path, timeout_ms=800)
     async with daemon_on(emu, settings) as engine:
@@ -267,12 +273,12 @@ async def test_an_order_answered_after_the_client_timeout_is_found_not_resent(
 
 
 async def test_a_balance_reply_missing_the_coin_is_not_a_zero(
-    emu: BybitV5Emulator, tmp_path: Path
+    emu: Emulator, tmp_path: Path
 ) -> None:
     async with daemon_on(emu, settings_for(emu, tmp_path)) as engine:
         # Read as zero, the missing coin would mean "X = 0: buy the whole short back".
         reads = emu.request_count(WALLET)
-        emu.drop_coin_once("BTC")
+        emu.empty_wallet(coin="BTC")
         async with asyncio.timeout(5):
             while emu.request_count(WALLET) == reads:  # the periodic REST read takes it
                 engine.settled.clear()
@@ -282,14 +288,12 @@ async def test_a_balance_reply_missing_the_coin_is_not_a_zero(
         assert len(emu.order_log) == 1 and engine.state == "live"
         # And the same fault on the REST read that confirms a jump in exposure: held, then
         # confirmed by the next read and acted on once.
-        emu.drop_coin_once("BTC")
+        emu.empty_wallet(coin="BTC")
         plan = await deposit_and_settle(emu, engine)
         assert_recovered(emu, plan)
 
 
-async def test_a_silent_private_stream_is_covered_by_rest(
-    emu: BybitV5Emulator, tmp_path: Path
-) -> None:
+async def test_a_silent_private_stream_is_covered_by_rest(emu: Emulator, tmp_path: Path) -> None:
     async with daemon_on(emu, settings_for(emu, tmp_path)) as engine:
         emu.silence_private()  # connected, subscribed, and saying nothing
         plan = await deposit_and_settle(emu, engine)
@@ -300,7 +304,7 @@ async def test_a_silent_private_stream_is_covered_by_rest(
 # ---- the installed command -------------------------------------------------------------------
 
 
-def env_for(emu: BybitV5Emulator, tmp_path: Path) -> dict[str, str]:
+def env_for(emu: Emulator, tmp_path: Path) -> dict[str, str]:
     prefix = "HEDGEKEEPER_VENUES__BYBIT__"
     return {
         **os.environ,
@@ -339,9 +343,7 @@ async def wait_for(
     raise AssertionError(f"{needles} never came:\n{''.join(seen)}")
 
 
-async def test_hedgekeeper_run_with_the_testnet_example(
-    emu: BybitV5Emulator, tmp_path: Path
-) -> None:
+async def test_hedgekeeper_run_with_the_testnet_example(emu: Emulator, tmp_path: Path) -> None:
     """The shipped example, as it is: 2.0 BTC wants a 120,000-contract short, but the example
     caps the leg at 100,000 contracts and splits orders into equal pieces of at most 20,000."""
     proc = await hk("run", "--config", str(TESTNET), env=env_for(emu, tmp_path), cwd=tmp_path)
@@ -350,7 +352,7 @@ async def test_hedgekeeper_run_with_the_testnet_example(
         # Five equal pieces, a sixth trimmed to the cap, then a hold (the rate guard's, as the
         # example allows six orders a minute; the over-hedge guard's after that).
         await wait_for(proc, '"event": "decision"', '"action": "hold"')
-        assert emu.account.position.size == -100000 and emu.account.position.leverage == 1
+        assert inverse(emu).size == -100000 and inverse(emu).leverage == 1
     finally:
         proc.terminate()
         _, err = await asyncio.wait_for(proc.communicate(), 15)
@@ -359,14 +361,12 @@ async def test_hedgekeeper_run_with_the_testnet_example(
     orders = sent(emu)
     assert all(side == "Sell" and int(qty) <= 20000 and not ro for side, qty, ro in orders)
     assert sum(int(qty) for _, qty, _ in orders) == 100000 and len(orders) == 6
-    assert emu.account.position.size == -100000  # nothing after the SIGTERM
-    assert emu.duplicate_link_ids() == []
+    assert inverse(emu).size == -100000  # nothing after the SIGTERM
+    assert emu.duplicate_client_ids() == []
     assert emu.secret not in err.decode()
 
 
-async def test_hedgekeeper_check_reports_what_it_found(
-    emu: BybitV5Emulator, tmp_path: Path
-) -> None:
+async def test_hedgekeeper_check_reports_what_it_found(emu: Emulator, tmp_path: Path) -> None:
     proc = await hk("check", "--config", str(TESTNET), env=env_for(emu, tmp_path), cwd=tmp_path)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     text = out.decode()
@@ -375,4 +375,4 @@ async def test_hedgekeeper_check_reports_what_it_found(
     # What is there, not what the daemon would set: the emulator starts at 10x.
     assert "wallet unified, leverage 10x, margin cross, position mode one-way" in text
     assert "position 0" in text and "check: ok" in text
-    assert emu.account.position.leverage == 10 and emu.order_log == []
+    assert inverse(emu).leverage == 10 and emu.order_log == []

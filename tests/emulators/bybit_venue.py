@@ -1,4 +1,4 @@
-"""A Bybit `CcxtVenue` wired to a `BybitV5Emulator`, for adapter and engine tests."""
+"""A Bybit `CcxtVenue` wired to a Bybit `Emulator`, for adapter and engine tests."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from hedgekeeper.config import Urls, VenueConfig
 from hedgekeeper.venues.bybit import BybitQuirks
 from hedgekeeper.venues.ccxt.transport import Backoff
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
-from tests.emulators.bybit_v5 import BybitV5Emulator
+from tests.emulators.core.server import Emulator
 
 FAST = Backoff(attempts=4, initial=0.001, maximum=0.01, stream_attempts=6)
 
 
-def make_bybit_venue(emulator: BybitV5Emulator, mode: str = "testnet", **cfg: Any) -> CcxtVenue:
+def make_bybit_venue(emulator: Emulator, mode: str = "testnet", **cfg: Any) -> CcxtVenue:
     """A `CcxtVenue` with Bybit quirks pointed at `emulator` (not opened), fast retries."""
     options = {"enableRateLimit": False, "timeout": 3000, **cfg.pop("options", {})}
     config = VenueConfig(

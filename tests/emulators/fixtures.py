@@ -12,28 +12,29 @@ from typing import Any
 import pytest
 
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
-from tests.emulators.bybit_v5 import BybitV5Emulator
-from tests.emulators.bybit_v5_state import Account
 from tests.emulators.bybit_venue import make_bybit_venue
+from tests.emulators.core.account import Account
+from tests.emulators.core.server import Emulator
+from tests.emulators.dialects import bybit
 
 
 @pytest.fixture
-async def bybit_emulator() -> AsyncIterator[BybitV5Emulator]:
+async def bybit_emulator() -> AsyncIterator[Emulator]:
     """A started unified-account (UTA) emulator: 1 BTC + 10,000 USDT, BTC at 65,000, 10x."""
-    async with BybitV5Emulator() as emulator:
+    async with bybit.emulator() as emulator:
         yield emulator
 
 
 @pytest.fixture
-async def bybit_classic_emulator() -> AsyncIterator[BybitV5Emulator]:
+async def bybit_classic_emulator() -> AsyncIterator[Emulator]:
     """A classic account: SPOT and CONTRACT wallets kept apart (1 BTC + 10,000 USDT in SPOT)."""
-    async with BybitV5Emulator(Account(unified=False)) as emulator:
+    async with bybit.emulator(Account(unified=False)) as emulator:
         yield emulator
 
 
 @pytest.fixture
 async def ccxt_bybit(
-    bybit_emulator: BybitV5Emulator,
+    bybit_emulator: Emulator,
 ) -> AsyncIterator[Callable[..., Any]]:
     """A factory of real ccxt bybit clients pointed at `bybit_emulator`; closed after the test.
 
@@ -57,7 +58,7 @@ async def ccxt_bybit(
 
 
 @pytest.fixture
-async def bybit_venue(bybit_emulator: BybitV5Emulator) -> AsyncIterator[CcxtVenue]:
+async def bybit_venue(bybit_emulator: Emulator) -> AsyncIterator[CcxtVenue]:
     """An opened Bybit venue (testnet mode, URLs overridden) on the UTA `bybit_emulator`."""
     venue = make_bybit_venue(bybit_emulator)
     await venue.open()

@@ -10,7 +10,7 @@ from typing import Any
 import ccxt.async_support as ccxt
 import pytest
 
-from tests.emulators.bybit_v5 import BybitV5Emulator, OrderLogEntry
+from tests.emulators.core.server import Emulator, OrderLogEntry
 
 pytest_plugins = ["tests.emulators.fixtures"]
 
@@ -34,7 +34,7 @@ async def test_load_markets_has_the_inverse_perp(ccxt_bybit: Make) -> None:
     assert {"BTC/USDT", "BTC/USDT:USDT"} <= set(markets)
 
 
-async def test_default_options_load_markets_too(bybit_emulator: BybitV5Emulator) -> None:
+async def test_default_options_load_markets_too(bybit_emulator: Emulator) -> None:
     exchange = bybit_emulator.configure(ccxt.bybit({"enableRateLimit": False}))  # options: none
     try:
         assert SYMBOL in await exchange.load_markets()
@@ -43,7 +43,7 @@ async def test_default_options_load_markets_too(bybit_emulator: BybitV5Emulator)
 
 
 async def test_unified_balance_reports_equity_only_in_info(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
+    bybit_emulator: Emulator, ccxt_bybit: Make
 ) -> None:
     exchange = ccxt_bybit()
     await exchange.create_order(SYMBOL, "market", "sell", 6500, None, {"clientOrderId": "b1"})
@@ -71,7 +71,7 @@ async def test_positions_need_the_symbol_and_show_the_short(ccxt_bybit: Make) ->
 
 
 async def test_order_by_client_id_open_and_closed(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
+    bybit_emulator: Emulator, ccxt_bybit: Make
 ) -> None:
     exchange = ccxt_bybit()
     placed = await exchange.create_order(
@@ -123,7 +123,7 @@ async def test_rejections_map_to_ccxt_errors(ccxt_bybit: Make) -> None:
         await exchange.set_position_mode(False, SYMBOL)
 
 
-async def test_faults(bybit_emulator: BybitV5Emulator, ccxt_bybit: Make) -> None:
+async def test_faults(bybit_emulator: Emulator, ccxt_bybit: Make) -> None:
     exchange = ccxt_bybit()
     await exchange.load_markets()
     bybit_emulator.fail_next(1)
@@ -132,13 +132,13 @@ async def test_faults(bybit_emulator: BybitV5Emulator, ccxt_bybit: Make) -> None
     bybit_emulator.rate_limit_next(1)
     with pytest.raises(ccxt.RateLimitExceeded):
         await exchange.fetch_positions([SYMBOL])
-    bybit_emulator.drop_coin_once("BTC")
+    bybit_emulator.empty_wallet(coin="BTC")
     assert "BTC" not in (await exchange.fetch_balance())["total"]
     assert "BTC" in (await exchange.fetch_balance())["total"]
 
 
 async def test_delayed_order_times_out_but_was_executed(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
+    bybit_emulator: Emulator, ccxt_bybit: Make
 ) -> None:
     exchange = ccxt_bybit(timeout=300)
     await exchange.load_markets()
@@ -153,7 +153,7 @@ async def test_delayed_order_times_out_but_was_executed(
 
 
 async def test_order_log_and_hook_measure_arrival(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
+    bybit_emulator: Emulator, ccxt_bybit: Make
 ) -> None:
     exchange = ccxt_bybit()
     await exchange.load_markets()
@@ -164,12 +164,12 @@ async def test_order_log_and_hook_measure_arrival(
     )
     (entry,) = await bybit_emulator.wait_for_orders(1)
     await sent
-    assert seen == [entry] and entry.ret_code == 0 and entry.answered is not None
+    assert seen == [entry] and entry.error is None and entry.answered is not None
     assert entry.answered >= entry.received
-    assert bybit_emulator.duplicate_link_ids() == []
+    assert bybit_emulator.duplicate_client_ids() == []
 
 
-async def test_funding_pays_the_short(bybit_emulator: BybitV5Emulator, ccxt_bybit: Make) -> None:
+async def test_funding_pays_the_short(bybit_emulator: Emulator, ccxt_bybit: Make) -> None:
     exchange = ccxt_bybit()
     await exchange.create_order(SYMBOL, "market", "sell", 65000 // 2, None, {"clientOrderId": "f"})
     received = await bybit_emulator.apply_funding(Decimal("0.0001"))
@@ -178,7 +178,7 @@ async def test_funding_pays_the_short(bybit_emulator: BybitV5Emulator, ccxt_bybi
     assert event["amount"] == pytest.approx(-0.00005)  # Bybit's execFee: positive when paid
 
 
-async def test_classic_account_keeps_wallets_apart(bybit_classic_emulator: BybitV5Emulator) -> None:
+async def test_classic_account_keeps_wallets_apart(bybit_classic_emulator: Emulator) -> None:
     exchange = bybit_classic_emulator.configure(
         ccxt.bybit(
             {"options": {"fetchMarkets": {"types": ["spot", "inverse"]}}, "enableRateLimit": False}
@@ -193,7 +193,7 @@ async def test_classic_account_keeps_wallets_apart(bybit_classic_emulator: Bybit
         await exchange.close()
 
 
-async def test_bad_secret_is_refused(bybit_emulator: BybitV5Emulator) -> None:
+async def test_bad_secret_is_refused(bybit_emulator: Emulator) -> None:
     exchange = bybit_emulator.configure(ccxt.bybit({"enableRateLimit": False}))
     exchange.secret = "wrong"
     try:
@@ -203,9 +203,7 @@ async def test_bad_secret_is_refused(bybit_emulator: BybitV5Emulator) -> None:
         await exchange.close()
 
 
-async def test_pro_streams_push_on_changes(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
-) -> None:
+async def test_pro_streams_push_on_changes(bybit_emulator: Emulator, ccxt_bybit: Make) -> None:
     exchange = ccxt_bybit(pro=True)
     first = await exchange.watch_ticker(SYMBOL)
     assert first["markPrice"] == 65000
@@ -237,12 +235,12 @@ async def test_pro_streams_push_on_changes(
     assert (await asyncio.wait_for(again, 2))["markPrice"] == 64000  # resubscribed: a snapshot
 
 
-def _subscribed(emulator: BybitV5Emulator, count: int) -> bool:
-    return any(len(c.topics) >= count for c in emulator._conns if c.stream == "private")
+def _subscribed(emulator: Emulator, count: int) -> bool:
+    return any(len(c.topics) >= count for c in emulator.conns if c.private)
 
 
 async def test_silent_private_stream_sends_nothing(
-    bybit_emulator: BybitV5Emulator, ccxt_bybit: Make
+    bybit_emulator: Emulator, ccxt_bybit: Make
 ) -> None:
     exchange = ccxt_bybit(pro=True)
     await exchange.load_markets()
@@ -254,3 +252,24 @@ async def test_silent_private_stream_sends_nothing(
     done, _ = await asyncio.wait({orders}, timeout=0.2)
     assert not done
     orders.cancel()
+
+
+async def test_linear_perp_trades_in_coin_against_usdt_collateral(
+    bybit_emulator: Emulator, ccxt_bybit: Make
+) -> None:
+    exchange = ccxt_bybit()
+    market = (await exchange.load_markets())["BTC/USDT:USDT"]
+    assert market["linear"] and market["contractSize"] == 1 and market["settle"] == "USDT"
+    await exchange.create_order(
+        "BTC/USDT:USDT", "market", "sell", 0.1, None, {"clientOrderId": "lin-1"}
+    )
+    await bybit_emulator.set_price(Decimal(60000))
+    (short,) = await exchange.fetch_positions(["BTC/USDT:USDT"])
+    assert (short["contracts"], short["side"], short["entryPrice"]) == (0.1, "short", 65000)
+    usdt = coin(await exchange.fetch_balance(), "USDT")
+    fee = Decimal("6500") * Decimal("0.0006")  # 0.1 BTC at 65,000, taker
+    assert Decimal(usdt["walletBalance"]) == 10000 - fee
+    assert Decimal(usdt["unrealisedPnl"]) == 500  # 0.1 * (65,000 - 60,000)
+    assert coin(await exchange.fetch_balance(), "BTC")["equity"] == "1"  # untouched
+    with pytest.raises(ccxt.InsufficientFunds):  # 20 BTC at 10x: 120,000 USDT of margin
+        await exchange.create_order("BTC/USDT:USDT", "market", "sell", 20, None)

@@ -29,8 +29,8 @@ from hedgekeeper.venues.base import (
     VenueUnavailable,
 )
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
-from tests.emulators.bybit_v5 import BybitV5Emulator
 from tests.emulators.bybit_venue import make_bybit_venue
+from tests.emulators.core.server import Emulator
 
 pytest_plugins = ["tests.emulators.fixtures"]
 
@@ -60,7 +60,7 @@ async def test_market_spec(bybit_venue: CcxtVenue) -> None:
 
 
 async def test_unified_equity_counts_unrealised_pnl_once(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     await bybit_venue.place(sell(6500, "u1"))
     await bybit_emulator.set_price(D(50000))
@@ -77,7 +77,7 @@ async def test_unified_equity_counts_unrealised_pnl_once(
 
 
 async def test_position_sign_and_order_by_client_id(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     assert (await bybit_venue.position(SYMBOL)).contracts == 0
     report = await bybit_venue.place(sell(1000, "cid-1", price="64000"))
@@ -101,15 +101,15 @@ async def test_position_sign_and_order_by_client_id(
 
 
 async def test_settings_to_1x_and_unchanged_is_success(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     first = await bybit_venue.ensure_settings(SYMBOL, D(1), "cross")
     again = await bybit_venue.ensure_settings(SYMBOL, D(1), "cross")  # 110043 and 110025
     assert first.leverage == again.leverage == 1 and again.one_way
     assert bybit_emulator.request_count("/v5/position/set-leverage") == 2
-    assert [r.ret_code for r in bybit_emulator.requests if r.path.endswith("set-leverage")] == [
-        0,
-        110043,
+    assert [r.error for r in bybit_emulator.requests if r.path.endswith("set-leverage")] == [
+        None,
+        "110043",
     ]
     assert bybit_emulator.request_count("/v5/account/set-margin-mode") == 0  # already cross
 
@@ -127,7 +127,7 @@ async def test_rejections(bybit_venue: CcxtVenue) -> None:
         await bybit_venue.place(sell(100, "once"))
 
 
-async def test_timed_out_order_is_found_by_client_id(bybit_emulator: BybitV5Emulator) -> None:
+async def test_timed_out_order_is_found_by_client_id(bybit_emulator: Emulator) -> None:
     venue = make_bybit_venue(bybit_emulator, options={"timeout": 300})
     await venue.open()
     try:
@@ -143,7 +143,7 @@ async def test_timed_out_order_is_found_by_client_id(bybit_emulator: BybitV5Emul
 
 
 async def test_reads_are_retried_orders_are_not(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     bybit_emulator.fail_next(2)
     assert (await bybit_venue.position(SYMBOL)).contracts == 0
@@ -161,16 +161,16 @@ async def test_reads_are_retried_orders_are_not(
 
 
 async def test_missing_coin_is_a_bad_reply_not_zero(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
-    bybit_emulator.drop_coin_once("BTC")
+    bybit_emulator.empty_wallet(coin="BTC")
     with pytest.raises(BadReply, match="BTC missing"):
         await bybit_venue.collateral(SYMBOL)
     assert (await bybit_venue.collateral(SYMBOL)).equity == 1
 
 
 async def test_funding_received_by_the_short(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     await bybit_venue.place(sell(32500, "f1"))
     await bybit_emulator.apply_funding(D("0.0001"))
@@ -188,7 +188,7 @@ async def test_cancel_a_resting_order(bybit_venue: CcxtVenue) -> None:
 
 
 async def test_classic_account_keeps_wallets_apart(
-    bybit_classic_emulator: BybitV5Emulator,
+    bybit_classic_emulator: Emulator,
 ) -> None:
     venue = make_bybit_venue(bybit_classic_emulator)
     await venue.open()
@@ -205,7 +205,7 @@ async def test_classic_account_keeps_wallets_apart(
 
 
 async def test_configured_unified_must_match_the_exchange(
-    bybit_emulator: BybitV5Emulator,
+    bybit_emulator: Emulator,
 ) -> None:
     venue = make_bybit_venue(bybit_emulator, unified=False)
     with pytest.raises(VenueError, match="unified"):
@@ -225,7 +225,7 @@ async def first(
 
 
 async def test_watch_streams_and_resumes_after_a_drop(
-    bybit_emulator: BybitV5Emulator, bybit_venue: CcxtVenue
+    bybit_emulator: Emulator, bybit_venue: CcxtVenue
 ) -> None:
     stream = bybit_venue.watch(SYMBOL, "BTC")
     try:
