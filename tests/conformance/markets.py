@@ -1,0 +1,30 @@
+"""The conformance table: one row per (adapter, exchange dialect, market).
+
+A new exchange joins with one row per market it supports: its ccxt id, the unified symbol, the
+starting balances (enough collateral for a 1x short of the BTC, and for the deposit), the price,
+and its dialect's emulator factory. Every check in checks.py then runs against it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.conformance.harness import Market, WireHarness
+from tests.conformance.sim import SimHarness
+from tests.emulators.dialects import bybit
+
+D = Decimal
+INVERSE = {"BTC": D(2), "USDT": D(0)}  # the coin is its own collateral
+LINEAR = {"BTC": D(2), "USDT": D(200000)}  # USDT collateral for 2.5 BTC of short at 60,000
+
+MARKETS = (
+    Market("sim-inverse", "sim", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), SimHarness),
+    Market("sim-linear", "sim", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), SimHarness),
+    Market("bybit-inverse", "bybit", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), WireHarness, bybit.emulator, {"unified": True}),
+    Market("bybit-linear", "bybit", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), WireHarness, bybit.emulator, {"unified": True}),
+)  # fmt: skip
+EXTERNAL = tuple(m for m in MARKETS if m.external)
