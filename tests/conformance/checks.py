@@ -44,9 +44,9 @@ async def opening_hedge(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """From flat: sells (never reduce-only) at 1x to the target, then it holds."""
     async with daemon(h, tmp_path, wrap) as run:
         plan = await run.quiet()
-        assert h.leverage() == 1
+        assert h.leverage() == 1, f"leverage {h.leverage()}, not 1x"
         assert h.position() < 0, f"a hedge is short, the position is {h.position()}"
-        assert all(p.side == "sell" and not p.reduce_only for p in h.placements())
+        assert all(p.side == "sell" and not p.reduce_only for p in h.placements()), "not sells"
         on_target(run, plan)
         run.check_books()
 
@@ -59,8 +59,9 @@ async def deposit_increases(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         await h.deposit(h.market.deposit)
         await h.wait_for_placements(n + 1)
         plan = await run.quiet()
-        assert all(p.side == "sell" and not p.reduce_only for p in h.placements()[n:])
-        assert h.position() < before
+        increase = h.placements()[n:]
+        assert all(p.side == "sell" and not p.reduce_only for p in increase), "not sells"
+        assert h.position() < before, "the short did not grow"
         on_target(run, plan)
         run.check_books()
 
@@ -89,9 +90,9 @@ async def withdrawal_covers_reduce_only(h: Harness, tmp_path: Path, wrap: Wrap) 
         await h.wait_for_placements(n + 1)
         plan = await run.quiet()
         covers = h.placements()[n:]
-        assert all(p.side == "buy" for p in covers)
+        assert all(p.side == "buy" for p in covers), "a cover that is not a buy"
         assert all(p.reduce_only for p in covers), "a cover that is not reduce-only"
-        assert before < h.position() < 0
+        assert before < h.position() < 0, f"the short went from {before} to {h.position()}"
         on_target(run, plan)
         run.check_books()
 
@@ -107,7 +108,7 @@ async def answered_late_placed_once(h: Harness, tmp_path: Path, wrap: Wrap) -> N
         plan = await run.quiet()
         assert len(h.attempts()) - tried == 1, "the order went out more than once"
         late = h.placements()[n].client_id
-        assert run.intents()[late] == "filled"
+        assert run.intents()[late] == "filled", "the late order was not settled as filled"
         on_target(run, plan)
         run.check_books()
 
@@ -121,8 +122,9 @@ async def duplicate_is_settled(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         await h.deposit(h.market.deposit)
         await h.wait_for_placements(n + 1)
         plan = await run.quiet()
-        assert len(h.placements()) == n + 1
-        assert run.intents()[h.placements()[n].client_id] == "filled"
+        assert len(h.placements()) == n + 1, "the duplicate's order was sent again"
+        settled = run.intents()[h.placements()[n].client_id]
+        assert settled == "filled", f"the duplicate was settled as {settled}, not filled"
         on_target(run, plan)
         run.check_books()
 
@@ -141,11 +143,12 @@ async def margin_reject_no_loop(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         for _ in range(3):  # a few more decisions, each on a fresh REST read
             await run.settled()
         assert len(h.attempts()) - tried <= limit, "orders sent in a loop"
-        assert h.position() == before
+        assert h.position() == before, "the position changed"
         plan = run.engine.last.plan if run.engine.last else None
         assert plan is not None and plan.drift < -run.band(plan), "not under-hedged"
-        assert run.engine.status()["halted"]
-        assert all(run.intents()[p.client_id] == "rejected" for p in h.placements()[1:])
+        assert run.engine.status()["halted"], "the leg does not say it is halted"
+        refused = [run.intents()[p.client_id] for p in h.placements()[1:]]
+        assert set(refused) == {"rejected"}, f"refused orders journaled as {refused}"
 
 
 @check
@@ -159,7 +162,7 @@ async def stream_drop_caught_up(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         await h.wait_for_placements(n + 1)
         h.silence_private(False)
         plan = await run.quiet()
-        assert h.position() < before
+        assert h.position() < before, "the short did not grow"
         on_target(run, plan)
         run.check_books()
 
@@ -175,10 +178,10 @@ async def rate_limit_backs_off(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         await h.wait_for_placements(n + 1)
         plan = await run.quiet()
         first, second, *more = h.attempts()[tried:]
-        assert more == [] and len(h.placements()) == n + 1
+        assert more == [] and len(h.placements()) == n + 1, "more than one order after the limit"
         assert first.client_id != second.client_id, "re-sent under the same client id"
         assert second.at - first.at >= 0.1, "no back-off after the rate limit"
-        assert run.intents()[first.client_id] == "rejected"
+        assert run.intents()[first.client_id] == "rejected", "the refused order is not rejected"
         on_target(run, plan)
         run.check_books()
 
@@ -201,4 +204,4 @@ async def empty_wallet_no_order(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
                 await run.settled()
             await run.settled()
         assert h.placements()[n:] == [], "an order on an empty balance reply"
-        assert h.position() == before
+        assert h.position() == before, "the position changed"

@@ -93,7 +93,10 @@ class Run:
         assert [c for c in placed if c not in intents] == [], "an order without its intent"
         assert {c: s for c, s in intents.items() if s not in FINAL} == {}, "unsettled intents"
         assert self.fills() == self.harness.executed(), "journal fills differ from the exchange's"
-        assert sum(self.fills().values(), Decimal(0)) == self.harness.position()
+        total = sum(self.fills().values(), Decimal(0))
+        assert total == self.harness.position(), (
+            f"journal fills {total}, position {self.harness.position()}"
+        )
 
 
 @contextlib.asynccontextmanager
