@@ -23,14 +23,9 @@ reconciler's target for the exchange's state (within the deadband). A chain ends
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import random
 import signal
 import sqlite3
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,13 +49,13 @@ from tests.emulators.core.account import Account
 from tests.emulators.core.model import UNIFIED
 from tests.emulators.core.server import Emulator, OrderLogEntry
 from tests.emulators.dialects import bybit
+from tests.processes import WAIT, DaemonProcess, is_event, is_recovery, reap, start_daemon
 
 CHAINS = 10
 KILLS = 5  # per chain: 50 kills in all
 OPENING = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces of <= 25,000
 TOP_UP = 3  # each later cycle deposits 1 BTC: ~54,000 contracts more, three orders
 KINDS = ("arrival", "answered", "logged", "delay")
-WAIT = 30.0  # seconds: a daemon that needs longer than this has hung, and the run fails
 FINAL = {s.value for s in OrderState if s.final}
 
 CONFIG = """
@@ -90,7 +85,7 @@ max_order = 25000
 """
 
 
-def config_text(journal: Path, legs: list[tuple[str, str, BybitV5Emulator]]) -> str:
+def config_text(journal: Path, legs: list[tuple[str, str, Emulator]]) -> str:
     """A testnet config with one leg per (leg name, venue name, emulator)."""
     text = CONFIG.format(journal=journal)
     for leg, venue, emu in legs:
@@ -113,91 +108,6 @@ BTCUSD = MarketSpec(
     quote="USD",
     settle="BTC",
 )
-
-
-@dataclass
-class DaemonProcess:
-    """A running `hedgekeeper run`, its JSON log lines read as they come."""
-
-    proc: asyncio.subprocess.Process
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    on_line: list[Callable[[dict[str, Any]], object]] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-    _new: asyncio.Event = field(default_factory=asyncio.Event)
-    _eof: bool = False
-
-    async def read(self) -> None:
-        assert self.proc.stderr is not None
-        async for chunk in self.proc.stderr:
-            text = chunk.decode(errors="replace")
-            self.raw.append(text)
-            with contextlib.suppress(ValueError):
-                line = json.loads(text)
-                if isinstance(line, dict):
-                    self.lines.append(line)
-                    for hook in list(self.on_line):
-                        hook(line)
-            self._new.set()
-        self._eof = True
-        self._new.set()
-
-    def kill(self) -> None:
-        """SIGKILL, synchronously: nothing of the daemon runs after this returns."""
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-
-    async def wait_for(self, match: Callable[[dict[str, Any]], bool], start: int = 0) -> int:
-        """Index of the first line from `start` on that matches; fails when the daemon exits."""
-        seen = start
-        while True:
-            for i in range(seen, len(self.lines)):
-                if match(self.lines[i]):
-                    return i
-            seen = len(self.lines)
-            if self._eof:
-                raise AssertionError(f"the daemon ended first:\n{self.log()}")
-            self._new.clear()
-            await self._new.wait()
-
-    def log(self) -> str:
-        return "".join(self.raw)[-6000:]
-
-
-async def start_daemon(config_path: Path, cwd: Path) -> DaemonProcess:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hedgekeeper.cli",
-        "run",
-        "--config",
-        str(config_path),
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    running = DaemonProcess(proc)
-    running.reader = asyncio.create_task(running.read())
-    return running
-
-
-async def reap(running: DaemonProcess) -> int:
-    """Kill (if still running), wait, and drain the log; returns the exit code."""
-    running.kill()
-    code = await running.proc.wait()
-    if running.reader is not None:
-        await running.reader
-    return code
-
-
-def is_event(name: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda line: line.get("event") == name
-
-
-def is_recovery(line: dict[str, Any]) -> bool:
-    return line.get("event") == "recovered"
 
 
 def on_target(line: dict[str, Any]) -> bool:

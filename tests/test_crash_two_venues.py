@@ -15,17 +15,11 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from tests.emulators.bybit_v5 import OrderLogEntry
-from tests.emulators.bybit_v5_state import Account
-from tests.test_crash import (
-    WAIT,
-    CrashEmulator,
-    config_text,
-    is_event,
-    is_recovery,
-    reap,
-    start_daemon,
-)
+from tests.emulators.core.account import Account
+from tests.emulators.core.server import Emulator, OrderLogEntry
+from tests.emulators.dialects import bybit
+from tests.processes import WAIT, is_event, is_recovery, reap, start_daemon
+from tests.test_crash import config_text
 
 
 def on_target(leg: str) -> object:
@@ -58,26 +52,26 @@ def journaled(journal: Path, leg: str) -> tuple[dict[str, str], dict[str, Decima
     return states, fills
 
 
-def check_venue(emu: CrashEmulator, journal: Path, leg: str) -> None:
+def check_venue(emu: Emulator, journal: Path, leg: str) -> None:
     """The exchange's orders and the leg's journal agree order by order; nothing unsettled."""
     states, fills = journaled(journal, leg)
-    assert emu.duplicate_link_ids() == []
-    assert {str(e.params.get("orderLinkId")) for e in emu.order_log} <= set(states)
+    assert emu.duplicate_client_ids() == []
+    assert {e.client_id for e in emu.order_log} <= set(states)
     assert {c: s for c, s in states.items() if s not in ("filled", "rejected", "cancelled")} == {}
     executed = {
-        link: -order.cum_qty if order.side == "Sell" else order.cum_qty
-        for link, order in emu.account.by_link.items()
+        link: -order.cum_qty if order.side == "sell" else order.cum_qty
+        for link, order in emu.account.by_client.items()
         if order.cum_qty
     }
     assert fills == executed
-    assert sum(fills.values(), Decimal(0)) == emu.account.position.size < 0
+    assert sum(fills.values(), Decimal(0)) == emu.account.positions[bybit.INVERSE.id].size < 0
 
 
 async def test_sigkill_with_an_order_at_the_second_venue_then_restart(tmp_path: Path) -> None:
     def account() -> Account:
         return Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
 
-    async with CrashEmulator(account()) as a, CrashEmulator(account()) as b:
+    async with bybit.emulator(account()) as a, bybit.emulator(account()) as b:
         journal = tmp_path / "journal.sqlite"
         path = tmp_path / "hk.toml"
         path.write_text(config_text(journal, [("a", "a", a), ("b", "b", b)]))
@@ -93,7 +87,7 @@ async def test_sigkill_with_an_order_at_the_second_venue_then_restart(tmp_path: 
                 await reap(running)
                 b.order_hooks.clear()
                 [lost] = b.order_log
-                assert lost.ret_code == 0  # executed at b, unanswered, perhaps unjournaled
+                assert lost.error is None  # executed at b, unanswered, perhaps unjournaled
                 running = await start_daemon(path, tmp_path)
                 ready = await running.wait_for(is_event("daemon_ready"))
                 await running.wait_for(on_target("a"), ready)  # type: ignore[arg-type]
@@ -101,7 +95,7 @@ async def test_sigkill_with_an_order_at_the_second_venue_then_restart(tmp_path: 
                 recovered = {
                     x["client_id"]: x["state"] for x in running.lines[:ready] if is_recovery(x)
                 }
-                assert recovered[lost.params["orderLinkId"]] == "filled"
+                assert recovered[lost.client_id] == "filled"
                 running.proc.send_signal(signal.SIGTERM)
                 assert await running.proc.wait() == 0, running.log()
         finally:

@@ -180,3 +180,13 @@ BREAKERS: dict[str, tuple[type[Forward], str]] = {
     "rate_limit_backs_off": (RetryOnRateLimit, "same client id"),
     "empty_wallet_no_order": (EmptyIsZero, "an order on an empty balance reply"),
 }
+
+
+class LookupNeverFinds(Forward):
+    """Never finds an order by its client id."""
+
+    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
+        return None
+
+
+RECOVERY_BREAKER = (LookupNeverFinds, "recovered as")  # for the SIGKILL check
