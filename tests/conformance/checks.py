@@ -132,7 +132,7 @@ async def duplicate_is_settled(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
 @check
 async def margin_reject_no_loop(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """Orders refused for margin leave the leg under-hedged and halted, not placing in a loop."""
-    async with daemon(h, tmp_path, wrap) as run:
+    async with daemon(h, tmp_path, wrap, rest_interval=0.2) as run:
         before, tried = h.position(), len(h.attempts())
         limit = run.engine.leg.guards.breaker_failures
         h.refuse_orders(1000)
@@ -147,7 +147,7 @@ async def margin_reject_no_loop(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
         plan = run.engine.last.plan if run.engine.last else None
         assert plan is not None and plan.drift < -run.band(plan), "not under-hedged"
         assert run.engine.status()["halted"], "the leg does not say it is halted"
-        refused = [run.intents()[p.client_id] for p in h.placements()[1:]]
+        refused = [run.intents()[a.client_id] for a in h.attempts()[tried:]]
         assert set(refused) == {"rejected"}, f"refused orders journaled as {refused}"
 
 
@@ -189,7 +189,7 @@ async def rate_limit_backs_off(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
 @check
 async def empty_wallet_no_order(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """Balance replies without the coin are no reading (never a zero): no order on them."""
-    async with daemon(h, tmp_path, wrap) as run:
+    async with daemon(h, tmp_path, wrap, rest_interval=0.2) as run:
         before, n = h.position(), len(h.placements())
         reads = h.wallet_reads()
         h.empty_wallet()

@@ -34,6 +34,6 @@ async def test_check_fails_on_a_broken_adapter(market: Market, name: str, tmp_pa
     variant, failure = BREAKERS[name]
     async with market.make(market) as harness:
         if not market.external:
-            harness.timeout = 4.0  # the variants caught by a wait that runs out are the sim's
+            harness.timeout = 2.5  # the variants caught by a wait that runs out are the sim's
         with pytest.raises(AssertionError, match=failure):
             await CHECKS[name](harness, tmp_path, variant)
