@@ -15,10 +15,53 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.emulators.core.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 30.0  # seconds: a daemon that needs longer than this has hung, and the run fails
+
+CONFIG = """
+mode = "testnet"
+journal = "{journal}"
+[ops]
+enabled = false
+[log]
+level = "info"
+json = true
+"""
+LEG = """
+[venues.{venue}]
+exchange = "{exchange}"
+api_key = "{key}"
+secret = "{secret}"
+password = "{password}"
+rest_interval = 0.5
+urls = {{ rest = "{rest}", ws = "{ws}" }}
+options = {{ enableRateLimit = false, timeout = 3000 }}
+[[legs]]
+name = "{leg}"
+asset = "BTC"
+perp = {{ venue = "{venue}", symbol = "{symbol}" }}
+spot = [{{ venue = "{venue}" }}]
+"""
+
+
+def config_text(
+    journal: Path, legs: list[tuple[str, str, Emulator]], more: str, symbol: str = "BTC/USD:BTC"
+) -> str:
+    """A testnet config with one leg per (leg name, venue name, emulator), each leg's table
+    ending with the lines `more` (its hedge ratio, at least)."""
+    text = CONFIG.format(journal=journal)
+    for leg, venue, emu in legs:
+        text += LEG.format(
+            leg=leg, venue=venue, exchange=emu.dialect.exchange, key=emu.api_key,
+            secret=emu.secret, password=emu.password, rest=emu.rest_url, ws=emu.ws_url,
+            symbol=symbol,
+        ) + more + "\n"  # fmt: skip
+    return text
 
 
 @dataclass

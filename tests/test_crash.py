@@ -49,7 +49,15 @@ from tests.emulators.core.account import Account
 from tests.emulators.core.model import UNIFIED
 from tests.emulators.core.server import Emulator, OrderLogEntry
 from tests.emulators.dialects import bybit
-from tests.processes import WAIT, DaemonProcess, is_event, is_recovery, reap, start_daemon
+from tests.processes import (
+    WAIT,
+    DaemonProcess,
+    config_text,
+    is_event,
+    is_recovery,
+    reap,
+    start_daemon,
+)
 
 CHAINS = 10
 KILLS = 5  # per chain: 50 kills in all
@@ -57,44 +65,6 @@ OPENING = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces o
 TOP_UP = 3  # each later cycle deposits 1 BTC: ~54,000 contracts more, three orders
 KINDS = ("arrival", "answered", "logged", "delay")
 FINAL = {s.value for s in OrderState if s.final}
-
-CONFIG = """
-mode = "testnet"
-journal = "{journal}"
-[ops]
-enabled = false
-[log]
-level = "info"
-json = true
-"""
-LEG = """
-[venues.{venue}]
-exchange = "bybit"
-api_key = "{key}"
-secret = "{secret}"
-rest_interval = 0.5
-urls = {{ rest = "{rest}", ws = "{ws}" }}
-options = {{ enableRateLimit = false, timeout = 3000 }}
-[[legs]]
-name = "{leg}"
-asset = "BTC"
-perp = {{ venue = "{venue}", symbol = "BTC/USD:BTC" }}
-spot = [{{ venue = "{venue}" }}]
-hedge_ratio = 0.9
-max_order = 25000
-"""
-
-
-def config_text(journal: Path, legs: list[tuple[str, str, Emulator]]) -> str:
-    """A testnet config with one leg per (leg name, venue name, emulator)."""
-    text = CONFIG.format(journal=journal)
-    for leg, venue, emu in legs:
-        text += LEG.format(
-            leg=leg, venue=venue, key=emu.api_key, secret=emu.secret, rest=emu.rest_url,
-            ws=emu.ws_url,
-        )  # fmt: skip
-    return text
-
 
 # The emulator's inverse BTCUSD, as the adapter reads it (checked by tests/venues/test_bybit.py).
 BTCUSD = MarketSpec(
@@ -226,7 +196,7 @@ async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path:
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
     async with bybit.emulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
-        text = config_text(journal, [("btc", "bybit", emu)])
+        text = config_text(journal, [("btc", "bybit", emu)], "hedge_ratio = 0.9\nmax_order = 25000")
         path = tmp_path / "hk.toml"
         path.write_text(text)
         leg = leg_config(text)

@@ -18,8 +18,9 @@ from pathlib import Path
 from tests.emulators.core.account import Account
 from tests.emulators.core.server import Emulator, OrderLogEntry
 from tests.emulators.dialects import bybit
-from tests.processes import WAIT, is_event, is_recovery, reap, start_daemon
-from tests.test_crash import config_text
+from tests.processes import WAIT, config_text, is_event, is_recovery, reap, start_daemon
+
+HEDGE = "hedge_ratio = 0.9\nmax_order = 25000"
 
 
 def on_target(leg: str) -> object:
@@ -74,7 +75,7 @@ async def test_sigkill_with_an_order_at_the_second_venue_then_restart(tmp_path: 
     async with bybit.emulator(account()) as a, bybit.emulator(account()) as b:
         journal = tmp_path / "journal.sqlite"
         path = tmp_path / "hk.toml"
-        path.write_text(config_text(journal, [("a", "a", a), ("b", "b", b)]))
+        path.write_text(config_text(journal, [("a", "a", a), ("b", "b", b)], HEDGE))
         running = await start_daemon(path, tmp_path)
         try:
             async with asyncio.timeout(WAIT * 3):

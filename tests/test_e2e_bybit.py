@@ -29,6 +29,7 @@ from hedgekeeper.config import Settings
 from hedgekeeper.domain import Plan
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.supervisor import Daemon
+from tests.conformance.daemon import held
 from tests.emulators.core.account import Account
 from tests.emulators.core.model import OrderSpec, Position
 from tests.emulators.core.server import Emulator
@@ -117,21 +118,7 @@ async def quiet(
     timeout: float = 5.0,
 ) -> Plan:
     """Wait until the engine has held on a plan that agrees with the emulator and `check`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            last = engine.last
-            if (
-                last is not None
-                and last.plan is not None
-                and last.holds
-                and not engine.memory.in_flight
-                and engine.memory.expected_position is None
-                and last.plan.position == inverse(emu).size
-                and check(last.plan)
-            ):
-                return last.plan
-            engine.settled.clear()
-            await engine.settled.wait()
+    return await held(engine, lambda: inverse(emu).size, check, timeout)
 
 
 def sent(emu: Emulator) -> list[tuple[str, str, bool]]:

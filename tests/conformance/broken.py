@@ -92,15 +92,25 @@ class NoReduceOnly(Forward):
         return found
 
 
-class ResendOnTimeout(Forward):
-    """Sends the order again when the first answer timed out."""
+class ResendOnce(Forward):
+    """Sends the order again at once when the first try raised `error`."""
+
+    error: type[Exception] = Exception
 
     async def place(self, request: OrderRequest) -> OrderReport:
         try:
             found: OrderReport = await self.inner.place(request)
-        except OutcomeUnknown:
+        except self.error:
             found = await self.inner.place(request)
         return found
+
+
+class ResendOnTimeout(ResendOnce):
+    error = OutcomeUnknown
+
+
+class RetryOnRateLimit(ResendOnce):
+    error = RateLimited
 
 
 class DuplicateAsRejection(Forward):
@@ -137,17 +147,6 @@ class SwallowsDrops(Forward):
                 yield reading
         except VenueError:
             await asyncio.Event().wait()
-
-
-class RetryOnRateLimit(Forward):
-    """Sends the order again at once when rate limited."""
-
-    async def place(self, request: OrderRequest) -> OrderReport:
-        try:
-            found: OrderReport = await self.inner.place(request)
-        except RateLimited:
-            found = await self.inner.place(request)
-        return found
 
 
 class EmptyIsZero(Forward):

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hedgekeeper.domain import Plan
 from tests.conformance.daemon import Run, Wrap, daemon, same
 from tests.conformance.harness import Harness
 
@@ -33,6 +34,15 @@ def check(fn: Callable[..., Awaitable[None]]) -> Check:
 
     CHECKS[fn.__name__] = run
     return run
+
+
+async def deposit_settled(run: Run) -> tuple[int, Plan]:
+    """Deposit, wait for its order and for the leg to hold again: (orders before, the plan)."""
+    h = run.harness
+    n = len(h.placements())
+    await h.deposit(h.market.deposit)
+    await h.wait_for_placements(n + 1)
+    return n, await run.quiet()
 
 
 def on_target(run: Run, plan: Any) -> None:
@@ -55,10 +65,8 @@ async def opening_hedge(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
 async def deposit_increases(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """A deposit grows the short by one more sell."""
     async with daemon(h, tmp_path, wrap) as run:
-        before, n = h.position(), len(h.placements())
-        await h.deposit(h.market.deposit)
-        await h.wait_for_placements(n + 1)
-        plan = await run.quiet()
+        before = h.position()
+        n, plan = await deposit_settled(run)
         increase = h.placements()[n:]
         assert all(p.side == "sell" and not p.reduce_only for p in increase), "not sells"
         assert h.position() < before, "the short did not grow"
@@ -101,11 +109,9 @@ async def withdrawal_covers_reduce_only(h: Harness, tmp_path: Path, wrap: Wrap) 
 async def answered_late_placed_once(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """An order executed but answered after the client's timeout is found, not sent again."""
     async with daemon(h, tmp_path, wrap, timeout_ms=800) as run:
-        n, tried = len(h.placements()), len(h.attempts())
+        tried = len(h.attempts())
         h.answer_next_order_late()
-        await h.deposit(h.market.deposit)
-        await h.wait_for_placements(n + 1)
-        plan = await run.quiet()
+        n, plan = await deposit_settled(run)
         assert len(h.attempts()) - tried == 1, "the order went out more than once"
         late = h.placements()[n].client_id
         assert run.intents()[late] == "filled", "the late order was not settled as filled"
@@ -117,11 +123,8 @@ async def answered_late_placed_once(h: Harness, tmp_path: Path, wrap: Wrap) -> N
 async def duplicate_is_settled(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """A "duplicate client id" answer means the order is there: settled from it, not re-sent."""
     async with daemon(h, tmp_path, wrap) as run:
-        n = len(h.placements())
         h.duplicate_next_order()
-        await h.deposit(h.market.deposit)
-        await h.wait_for_placements(n + 1)
-        plan = await run.quiet()
+        n, plan = await deposit_settled(run)
         assert len(h.placements()) == n + 1, "the duplicate's order was sent again"
         settled = run.intents()[h.placements()[n].client_id]
         assert settled == "filled", f"the duplicate was settled as {settled}, not filled"
@@ -172,11 +175,9 @@ async def rate_limit_backs_off(h: Harness, tmp_path: Path, wrap: Wrap) -> None:
     """A create refused with the exchange's rate-limit error is not re-sent at once nor under
     the same client id; the deposit is hedged by one later order."""
     async with daemon(h, tmp_path, wrap) as run:
-        n, tried = len(h.placements()), len(h.attempts())
+        tried = len(h.attempts())
         h.rate_limit_next_order()
-        await h.deposit(h.market.deposit)
-        await h.wait_for_placements(n + 1)
-        plan = await run.quiet()
+        n, plan = await deposit_settled(run)
         first, second, *more = h.attempts()[tried:]
         assert more == [] and len(h.placements()) == n + 1, "more than one order after the limit"
         assert first.client_id != second.client_id, "re-sent under the same client id"

@@ -34,6 +34,31 @@ def same(venue: Venue) -> Venue:
     return venue
 
 
+async def held(
+    engine: LegEngine,
+    position: Callable[[], Decimal],
+    check: Callable[[Plan], bool] = lambda plan: True,
+    timeout: float = 5.0,
+) -> Plan:
+    """Wait until the engine holds, nothing in flight, on a plan whose position is the
+    exchange's `position()` and that passes `check`; woken by each of its decisions."""
+    async with asyncio.timeout(timeout):
+        while True:
+            last = engine.last
+            if (
+                last is not None
+                and last.plan is not None
+                and last.holds
+                and not engine.memory.in_flight
+                and engine.memory.expected_position is None
+                and last.plan.position == position()
+                and check(last.plan)
+            ):
+                return last.plan
+            engine.settled.clear()
+            await engine.settled.wait()
+
+
 @dataclass
 class Run:
     daemon: Daemon
@@ -48,21 +73,7 @@ class Run:
 
     async def quiet(self, check: Callable[[Plan], bool] = lambda plan: True) -> Plan:
         """Wait until the engine holds on a plan that agrees with the exchange and `check`."""
-        engine, h = self.engine, self.harness
-        async with asyncio.timeout(h.timeout):
-            while True:
-                last = engine.last
-                if (
-                    last is not None
-                    and last.plan is not None
-                    and last.holds
-                    and not engine.memory.in_flight
-                    and engine.memory.expected_position is None
-                    and last.plan.position == h.position()
-                    and check(last.plan)
-                ):
-                    return last.plan
-                await self.settled()
+        return await held(self.engine, self.harness.position, check, self.harness.timeout)
 
     def band(self, plan: Plan) -> Decimal:
         assert self.engine.market is not None

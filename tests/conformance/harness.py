@@ -23,6 +23,7 @@ from hedgekeeper.venues.base import Venue
 from tests.emulators.core.account import Account
 from tests.emulators.core.dialect import Placed
 from tests.emulators.core.server import Emulator
+from tests.processes import config_text
 
 VENUE = "ex"  # the venue's name in every conformance config
 
@@ -206,31 +207,8 @@ class WireHarness(Harness):
 
     def toml(self, journal: Path) -> str:
         """The same config as a file, for a `hedgekeeper run` subprocess."""
-        emu = self.emu
-        return f"""
-mode = "testnet"
-journal = "{journal}"
-[ops]
-enabled = false
-[log]
-level = "info"
-json = true
-[venues.{VENUE}]
-exchange = "{emu.dialect.exchange}"
-api_key = "{emu.api_key}"
-secret = "{emu.secret}"
-password = "{emu.password}"
-rest_interval = 0.5
-urls = {{ rest = "{emu.rest_url}", ws = "{emu.ws_url}" }}
-options = {{ enableRateLimit = false, timeout = 3000 }}
-[[legs]]
-name = "btc"
-asset = "BTC"
-perp = {{ venue = "{VENUE}", symbol = "{self.market.symbol}" }}
-spot = [{{ venue = "{VENUE}" }}]
-hedge_ratio = 1
-max_slippage = "0.1"
-"""
+        more = 'hedge_ratio = 1\nmax_slippage = "0.1"'
+        return config_text(journal, [("btc", VENUE, self.emu)], more, self.market.symbol)
 
     def position(self) -> Decimal:
         return self.emu.account.positions[self.instrument.id].size
