@@ -77,6 +77,35 @@ def test_default_run_says_so_hedges_and_stops_on_sigterm(tmp_path: Path) -> None
     assert (tmp_path / "hedgekeeper-default.sqlite").exists()
 
 
+def test_the_demo_starts_clean_and_journals_funding_on_every_run(tmp_path: Path) -> None:
+    """The demo's sim restarts its clock each run: a journal kept from the last run would hold
+    funding times after every new payment, and none would ever be journaled again."""
+    journal = tmp_path / "hedgekeeper-default.sqlite"
+    prefixes = []
+    for _ in range(2):
+        proc = hk("run", "--duration", "3", cwd=tmp_path, env={"HEDGEKEEPER_OPS__PORT": "0"})
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        db = sqlite3.connect(journal)
+        try:
+            assert db.execute("SELECT COUNT(*) FROM funding").fetchone()[0] > 0, err
+            prefixes.append(db.execute("SELECT value FROM meta WHERE key='prefix'").fetchone())
+        finally:
+            db.close()
+    assert prefixes[0] != prefixes[1]  # a new journal, not the old one continued
+
+
+def test_a_journal_kept_for_another_account_is_refused(config: Path) -> None:
+    first = hk("run", "--config", str(config), "--duration", "1")
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    second = hk("run", "--config", str(config), "--duration", "1")
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 2, err
+    assert "j.sqlite belongs to another account: venue 'sim' is sim account run " in err
+    assert "own journal" in err and "the sim opens a new account on every run" in err
+
+
 def test_a_second_daemon_on_the_same_journal_exits_naming_the_lock(config: Path) -> None:
     first = hk("run", "--config", str(config), "--duration", "60")
     wait_for(first, "daemon_ready")

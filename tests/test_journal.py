@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hedgekeeper.domain import Intent, OrderReport, OrderState, Side
-from hedgekeeper.journal import Journal, JournalLocked
+from hedgekeeper.domain import AccountIdentity, Intent, OrderReport, OrderState, Side
+from hedgekeeper.journal import Journal, JournalLocked, JournalMismatch
 
 D = Decimal
 
@@ -135,3 +135,34 @@ def test_a_journal_from_before_the_venue_column_opens_and_keeps_its_intents(
     journal = Journal(path)
     [old] = journal.unfinished("btc", "bybit")
     assert (old.client_id, old.venue) == ("hkold0000000001", None)
+
+
+def test_a_journal_belongs_to_the_accounts_of_its_first_run(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    bybit, sim = AccountIdentity("bybit", "5501"), AccountIdentity("sim", "run 1")
+    journal = Journal(path)
+    journal.claim({"main": bybit})
+    journal.claim({"main": bybit, "demo": sim})  # the same account again; a venue added
+    journal.close()
+    again = Journal(path)
+    assert again.identity() == {"main": bybit, "demo": sim}
+    with pytest.raises(JournalMismatch) as refused:
+        again.claim({"main": AccountIdentity("bybit", "7777"), "demo": sim})
+    message = str(refused.value)
+    assert "venue 'main' is bybit account 7777" in message
+    assert "kept for bybit account 5501" in message and str(path) in message
+    assert "own journal" in message and "sim opens" not in message
+    assert again.identity() == {"main": bybit, "demo": sim}  # nothing recorded on a refusal
+    with pytest.raises(JournalMismatch, match="the sim opens a new account on every run"):
+        again.claim({"demo": AccountIdentity("sim", "run 2")})
+
+
+def test_a_fresh_journal_starts_empty_but_only_once_the_lock_is_held(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    old = Journal(path)
+    old.claim({"sim": AccountIdentity("sim", "run 1")})
+    with pytest.raises(JournalLocked):
+        Journal(path, fresh=True)  # a running daemon's journal is never wiped
+    assert old.identity() != {}
+    old.close()
+    assert Journal(path, fresh=True).identity() == {}

@@ -2,7 +2,7 @@
 a person types.
 
 Exit codes: 0 fine, 1 a runtime failure (venue unreachable, journal locked), 2 a configuration
-problem (one line per problem, naming the field).
+problem (one line per problem, naming the field; a journal kept for another account).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from hedgekeeper import config, logs
 from hedgekeeper.config import ConfigError, Settings
 from hedgekeeper.contracts import contract_unit
-from hedgekeeper.journal import JournalLocked
+from hedgekeeper.journal import JournalLocked, JournalMismatch
 from hedgekeeper.venues.base import VenueError
 
 DEFAULT_NOTE = (
@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(DEFAULT_NOTE, file=sys.stderr, flush=True)
             from hedgekeeper.supervisor import Daemon
 
-            return asyncio.run(Daemon(settings, args.duration).run())
+            # The demo's sim is a new account on every run, so it gets a new journal too.
+            demo = args.config is None
+            return asyncio.run(Daemon(settings, args.duration, fresh_journal=demo).run())
         if args.command == "status" and args.watch:
             from hedgekeeper.terminal import watch
 
@@ -173,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except JournalLocked as exc:
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 1
+    except JournalMismatch as exc:
+        print(f"hedgekeeper: {exc}", file=sys.stderr)
+        return 2
     except VenueError as exc:
         print(f"hedgekeeper: venue error: {exc}", file=sys.stderr)
         return 1

@@ -122,6 +122,19 @@ class Prices:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountIdentity:
+    """Which account a venue trades: the exchange (with its network: "bybit testnet", "bybit
+    paper") and the exchange's own account id where it gives one; for the sim, the run's id,
+    because the simulated account is born and dies with the process."""
+
+    exchange: str
+    account: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.exchange} account {self.account or '(id not given by the exchange)'}"
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSettings:
     """What the exchange says about how the perp is margined; guards refuse anything but 1x."""
 

@@ -2,23 +2,34 @@
 
 An intent is committed before its order is sent, with a client order id derived from the intent's
 row id, so after any crash the daemon can ask the exchange about exactly the orders it may have
-sent. WAL mode keeps readers (`status`) from blocking the writer.
+sent. WAL mode keeps readers (`status`) from blocking the writer. A journal belongs to the
+accounts of its first run (`claim`): continued on another account, its intents would be looked up
+where they were never sent and its funding and fills would describe someone else's position.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-from hedgekeeper.domain import FundingEvent, Intent, OrderReport, OrderState, Plan, Side
+from hedgekeeper.domain import (
+    AccountIdentity,
+    FundingEvent,
+    Intent,
+    OrderReport,
+    OrderState,
+    Plan,
+    Side,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,6 +64,10 @@ class JournalLocked(Exception):
     """Another daemon holds this journal: two daemons on one account would double every order."""
 
 
+class JournalMismatch(Exception):
+    """The journal was kept for another account: continuing it would mix two accounts' books."""
+
+
 @dataclass(frozen=True, slots=True)
 class OpenIntent:
     id: int
@@ -65,6 +80,10 @@ class OpenIntent:
     venue: str | None  # the venue it was sent to; None in journals older than the column
 
 
+def _stored(account: AccountIdentity) -> dict[str, str | None]:
+    return {"exchange": account.exchange, "account": account.account}
+
+
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
@@ -74,11 +93,17 @@ def _str(value: Decimal | None) -> str | None:
 
 
 class Journal:
-    def __init__(self, path: Path, *, lock: bool = True, durable: bool = True) -> None:
+    def __init__(
+        self, path: Path, *, lock: bool = True, durable: bool = True, fresh: bool = False
+    ) -> None:
         """`durable=False` skips the fsync per commit: for a simulation's journal, which no
-        exchange depends on and which would otherwise spend most of a replay waiting on disk."""
+        exchange depends on and which would otherwise spend most of a replay waiting on disk.
+        `fresh=True` starts it empty (once the lock is held, so never under a running daemon)."""
         self.path = path
         self._lock_file: IO[str] | None = self._acquire(path) if lock else None
+        if fresh:
+            for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                stale.unlink(missing_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         # An intent must be on disk before its order is sent.
@@ -139,6 +164,41 @@ class Journal:
             prefix = secrets.token_hex(3)
             db.execute("INSERT INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
             return prefix
+
+    # ---- whose journal it is ----------------------------------------------------------------
+
+    def identity(self) -> dict[str, AccountIdentity]:
+        """The account each venue (by its config name) had when the journal was first used."""
+        rows = self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'account:%'")
+        return {
+            key.removeprefix("account:"): AccountIdentity(**json.loads(value))
+            for key, value in rows.fetchall()
+        }
+
+    def claim(self, identity: Mapping[str, AccountIdentity]) -> None:
+        """Record each venue's account on first use; refuse a journal kept for other accounts."""
+        with self._tx() as db:
+            kept = self.identity()
+            wrong = sorted(n for n, a in identity.items() if n in kept and kept[n] != a)
+            if wrong:
+                sim = any(kept[n].exchange == "sim" for n in wrong)
+                which = "; ".join(
+                    f"venue {n!r} is {identity[n]} now, but the journal was kept for {kept[n]}"
+                    for n in wrong
+                )
+                raise JournalMismatch(
+                    f"journal {self.path} belongs to another account: {which}. "
+                    "A journal holds one account's orders, fills and funding: give this account "
+                    f"its own journal (`journal = ` in the config), or delete {self.path} if the "
+                    "account it was kept for is gone"
+                    + (" (the sim opens a new account on every run)" if sim else "")
+                )
+            for name, account in identity.items():
+                if name not in kept:
+                    db.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        (f"account:{name}", json.dumps(_stored(account))),
+                    )
 
     # ---- intents and orders ---------------------------------------------------------------
 

@@ -59,9 +59,12 @@ def build_venues(settings: Settings) -> dict[str, Venue]:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, duration: float | None = None) -> None:
+    def __init__(
+        self, settings: Settings, duration: float | None = None, fresh_journal: bool = False
+    ) -> None:
         self.settings = settings
         self.duration = duration
+        self.fresh_journal = fresh_journal  # the embedded demo: a new sim, so a new journal
         self.stop = asyncio.Event()
         self.kill = KillSwitch(settings.kill_file)
         self.metrics = Metrics()
@@ -91,13 +94,14 @@ class Daemon:
         )
 
     async def run(self) -> int:
-        journal = Journal(self.settings.journal)
+        journal = Journal(self.settings.journal, fresh=self.fresh_journal)
         run = RunSummary(journal)
         self.venues = venues = build_venues(self.settings)
         self._signals()
         try:
             for venue in venues.values():
                 await venue.open()
+            journal.claim({name: await venue.identity() for name, venue in venues.items()})
             self.engines = [
                 LegEngine(leg, venues, journal, self.metrics, self.kill)
                 for leg in self.settings.legs

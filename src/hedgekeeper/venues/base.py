@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from hedgekeeper.domain import (
+    AccountIdentity,
     AccountSettings,
     Collateral,
     FundingEvent,
@@ -83,6 +84,9 @@ class Venue(Protocol):
 
     def now(self) -> float:
         """The venue's clock: wall time for exchanges, simulated time for the sim."""
+
+    async def identity(self) -> AccountIdentity:
+        """The account this venue trades, so a journal is never continued on another one."""
 
     async def market(self, symbol: str) -> MarketSpec: ...
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from hedgekeeper import contracts
 from hedgekeeper.domain import (
+    AccountIdentity,
     AccountSettings,
     Collateral,
     FundingEvent,
@@ -50,6 +51,11 @@ class PaperVenue:
 
     def now(self) -> float:
         return self.inner.now()
+
+    async def identity(self) -> AccountIdentity:
+        """The real account's, marked paper: a dry run's fills never were that account's."""
+        real = await self.inner.identity()
+        return replace(real, exchange=f"{real.exchange} paper")
 
     async def market(self, symbol: str) -> MarketSpec:
         spec = await self.inner.market(symbol)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hedgekeeper.domain import (
+    AccountIdentity,
     Collateral,
     ContractKind,
     OrderRequest,
@@ -57,6 +58,10 @@ async def test_market_spec(bybit_venue: CcxtVenue) -> None:
         D("0.5"),
     )
     assert (spec.base, spec.quote, spec.settle) == ("BTC", "USD", "BTC")
+
+
+async def test_identity_is_the_api_keys_user_id(bybit_venue: CcxtVenue) -> None:
+    assert await bybit_venue.identity() == AccountIdentity("bybit testnet", "1")
 
 
 async def test_unified_equity_counts_unrealised_pnl_once(

@@ -22,6 +22,15 @@ MARGIN_MODES = {"REGULAR_MARGIN": "cross", "ISOLATED_MARGIN": "isolated",
                 "PORTFOLIO_MARGIN": "portfolio"}  # fmt: skip
 
 
+def user_id(raw: object) -> str:
+    """The API key's owner from `/v5/user/query-api`: the account a journal belongs to."""
+    result = parse.mapping(parse.mapping(raw, "api key").get("result"), "api key: result")
+    user = result.get("userID")
+    if user in (None, "", 0, "0"):
+        raise BadReply(f"api key: no userID in the reply (got {parse.show(user)})")
+    return parse.label(user)
+
+
 def wallet_coin(info: object, account: str, coin: str) -> Mapping[str, object]:
     """The `coin` entry of the `account` wallet in a REST reply (dict) or a wallet push (list)."""
     where = f"{account} wallet"

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,7 @@ from hedgekeeper.venues.bybit.parse import (
     parse_coin,
     parse_funding,
     parse_settings,
+    user_id,
     wallet_coin,
 )
 from hedgekeeper.venues.ccxt import parse
@@ -99,7 +101,10 @@ class BybitQuirks(Quirks):
         margin, account = await ex.is_unified_enabled()
         status = ex.options.get("unifiedMarginStatus") or 0
         uta = bool(margin or account)
-        return self.traits.account("uta2" if uta and status >= 5 else "uta1" if uta else "classic")
+        kind = "uta2" if uta and status >= 5 else "uta1" if uta else "classic"
+        return replace(
+            self.traits.account(kind), id=user_id(await ex.private_get_v5_user_query_api())
+        )
 
     def order_params(self, traits: Traits, request: OrderRequest) -> dict[str, Any]:
         return {**super().order_params(traits, request), "positionIdx": 0}

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from hedgekeeper.config import VenueConfig
 from hedgekeeper.domain import (
+    AccountIdentity,
     AccountSettings,
     Collateral,
     FundingEvent,
@@ -195,6 +196,10 @@ class CcxtVenue:
 
     def now(self) -> float:
         return time.time()
+
+    async def identity(self) -> AccountIdentity:
+        network = " testnet" if self.mode == "testnet" else ""
+        return AccountIdentity(f"{self.cfg.exchange}{network}", self.account.id)
 
     async def market(self, symbol: str) -> MarketSpec:
         if symbol not in self._specs:

@@ -8,11 +8,13 @@ Watchers coalesce: one that falls behind sees the latest state, as a websocket s
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from decimal import Decimal
 
 from hedgekeeper.config import SimConfig
 from hedgekeeper.domain import (
+    AccountIdentity,
     AccountSettings,
     Collateral,
     FundingEvent,
@@ -39,6 +41,7 @@ class SimVenue:
         self._version = 0
         self._waiters: list[asyncio.Future[None]] = []
         self._closed = False
+        self.run_id = secrets.token_hex(6)  # the simulated account lives as long as this object
 
     # -- change notification -------------------------------------------------------------------
 
@@ -95,6 +98,9 @@ class SimVenue:
 
     def now(self) -> float:
         return self.exchange.now()
+
+    async def identity(self) -> AccountIdentity:
+        return AccountIdentity("sim", f"run {self.run_id}")
 
     async def market(self, symbol: str) -> MarketSpec:
         return self.exchange.market(symbol)
