@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hedgekeeper import config, contracts
 from hedgekeeper.config import Settings
 from hedgekeeper.reconcile import band, plan
 from hedgekeeper.supervisor import Daemon
@@ -125,3 +126,33 @@ async def test_h1_inverse_places_no_order_from_price_moves_alone(tmp_path: Path)
     assert 1 <= len(ex.orders) <= 3
     assert all(fill.ts <= ex.start + 6 * 3600 for fill in ex.fills)
     assert ex.now() >= ex.start + 95 * 3600
+
+
+async def test_the_two_asset_example_hedges_each_coin_at_its_own_price_and_ratio(
+    tmp_path: Path,
+) -> None:
+    """config/two-assets.toml: 2 BTC at h = 1 and 10 ETH at h = 0.5, each on its own path."""
+    example = config.load(Path(__file__).parents[1] / "config" / "two-assets.toml")
+    sim = example.venues["sim"].sim
+    assert sim is not None
+    fast = sim.model_copy(update={"steps": 48, "speed": 3600 * 400})
+    settings = example.model_copy(
+        update={
+            "journal": tmp_path / "journal.sqlite",
+            "ops": example.ops.model_copy(update={"enabled": False}),
+            "venues": {"sim": example.venues["sim"].model_copy(update={"sim": fast})},
+        }
+    )
+    daemon = Daemon(settings)
+    ex = (await run_to_the_end(daemon)).exchange
+    btc, eth = ex.prices("BTC/USD:BTC").mark, ex.prices("ETH/USD:ETH").mark
+    assert 30000 < btc < 130000 and 1500 < eth < 7000  # each coin at its own price
+    for engine, ratio in zip(daemon.engines, ("1", "0.5"), strict=True):
+        assert engine.feed is not None and engine.leg.hedge_ratio == D(ratio)
+        snap = engine.feed.snapshot(ex.now())
+        p = plan(snap, engine.leg)
+        assert p.mark == (btc if engine.leg.asset == "BTC" else eth)
+        assert p.position < 0
+        assert abs(p.drift) < band(p.target, p.mark, engine.leg, snap.market) + 100
+        hedged = -p.position * contracts.coin_per_contract(snap.market, p.mark)
+        assert abs(hedged / p.exposure - D(ratio)) < D("0.02")  # the short covers h of the coin

@@ -41,12 +41,26 @@ class Urls(Strict):
 
 
 class SimMarket(Strict):
+    """One sim market. By default it follows the venue's price path; given any of `prices`,
+    `start_price`, `volatility` or `seed`, it moves on its own (an ETH market at ETH prices)."""
+
     symbol: str
     kind: Literal["inverse", "linear"]
     contract_size: Positive
     amount_step: Positive = Decimal(1)
     min_amount: Positive = Decimal(1)
     price_step: Positive = Decimal("0.5")
+    prices: Path | None = None  # CSV; else a walk with the venue's step and start time
+    start_price: Positive | None = None  # default: the venue's
+    volatility: NonNegative | None = None  # default: the venue's
+    seed: int | None = None  # default: the venue's seed plus the market's position
+    funding_rate: Annotated[Decimal, Field(allow_inf_nan=False)] | None = None  # default: venue's
+
+    @property
+    def own_path(self) -> bool:
+        return any(
+            v is not None for v in (self.prices, self.start_price, self.volatility, self.seed)
+        )
 
 
 class SimEvent(Strict):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hedgekeeper.config import SimEvent, SimMarket
-from hedgekeeper.domain import OrderReport, OrderRequest, OrderState, Prices, Side
+from hedgekeeper.domain import FundingEvent, OrderReport, OrderRequest, OrderState, Prices, Side
 from hedgekeeper.venues.base import (
     DuplicateClientId,
     InsufficientMargin,
@@ -159,6 +160,58 @@ def test_walk_pays_the_config_rate_every_interval() -> None:
 
 
 # -- order rules -------------------------------------------------------------------------------
+
+
+ETH = "ETH/USD:ETH"
+BTC_MARKET = SimMarket(symbol=INVERSE, kind="inverse", contract_size=D(1))
+
+
+def eth_market(**own: object) -> SimMarket:
+    return SimMarket.model_validate(
+        {"symbol": ETH, "kind": "inverse", "contract_size": 1, "price_step": "0.05", **own}
+    )
+
+
+def two_coins(*markets: SimMarket, **overrides: object) -> SimExchange:
+    cfg = sim_config(
+        markets=(BTC_MARKET, *markets), derivatives={"BTC": D(1), "ETH": D(10)}, **overrides
+    )
+    return SimExchange(cfg, hourly(*[50000, 40000] + [40000] * 8))
+
+
+def test_a_market_on_its_own_recorded_path_is_priced_and_funded_from_it(tmp_path: Path) -> None:
+    csv = tmp_path / "eth.csv"
+    csv.write_text(f"timestamp,price,funding_rate\n{T0},3500,\n{T0 + HOUR},3000,0.001\n")
+    ex = two_coins(eth_market(prices=csv), funding_rate=D("0.5"))
+    assert (ex.prices(INVERSE).mark, ex.prices(ETH).mark) == (50000, 3500)
+    assert sell(ex, 3500, ETH).average_price == 3500  # fills at ETH's mark, not BTC's
+    ex.step()
+    assert (ex.prices(INVERSE).mark, ex.prices(ETH).mark) == (40000, 3000)
+    # ETH's path records its funding: 3,500 USD short at 3,000, 0.1 %; BTC's schedule is 8 h.
+    paid = D(3500) / D(3000) * D("0.001")
+    assert ex.funding_log == [FundingEvent(ETH, paid, T0 + HOUR, D("0.001"))]
+    pnl = D(-3500) * (1 / D(3500) - 1 / D(3000))  # at ETH's mark (no fee in this sim)
+    assert ex.equity("ETH") == D(10) + pnl + paid
+    ex.set_price(D(2000), ETH)
+    assert (ex.prices(INVERSE).mark, ex.prices(ETH).mark) == (40000, 2000)
+
+
+def test_a_market_walks_its_own_path_at_its_own_funding_rate() -> None:
+    eth = eth_market(start_price="3500", volatility="0.01", funding_rate="0.0002")
+    ex = two_coins(eth, funding_rate=D("0.0001"))
+    assert ex.prices(ETH).mark == 3500
+    sell(ex, 10000)
+    sell(ex, 3500, ETH)
+    marks = set()
+    for _ in range(8):
+        ex.step()
+        marks.add(ex.prices(ETH).mark)
+    assert len(marks) > 1 and ex.prices(INVERSE).mark == 40000  # ETH walks, BTC follows its path
+    btc, eth_paid = ex.funding_log
+    assert (btc.symbol, btc.rate, eth_paid.symbol, eth_paid.rate) == (
+        INVERSE, D("0.0001"), ETH, D("0.0002")
+    )  # fmt: skip
+    assert eth_paid.amount == D(3500) / ex.prices(ETH).mark * D("0.0002")
 
 
 def test_a_short_of_the_whole_equity_is_refused_at_1x(make: MakeExchange) -> None:

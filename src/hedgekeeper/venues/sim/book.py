@@ -6,15 +6,46 @@ Every formula that turns contracts into coin (notional, PnL, average entry, liqu
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgekeeper import contracts as arithmetic
 from hedgekeeper.config import SimConfig, SimMarket
 from hedgekeeper.domain import ZERO, ContractKind, MarketSpec, Side
+from hedgekeeper.pricepath import PricePoint
 from hedgekeeper.venues.base import VenueError
 
-__all__ = ["Book", "SimFill", "SimTransfer", "spec_of"]
+__all__ = ["Book", "OwnPath", "SimFill", "SimTransfer", "spec_of"]
+
+
+class OwnPath:
+    """A market's own price path, read as of the exchange's clock (the venue's path drives it).
+
+    `price` is the last point at or before the clock; `advance` returns the funding rates of the
+    points it passed, so a recorded path pays what it recorded even between the clock's steps.
+    """
+
+    __slots__ = ("_next", "_points", "funds", "price")
+
+    def __init__(self, symbol: str, points: Iterable[PricePoint]) -> None:
+        self.funds = isinstance(points, Sequence) and any(
+            p.funding_rate is not None for p in points
+        )
+        self._points = iter(points)
+        self._next = next(self._points, None)
+        if self._next is None:
+            raise VenueError(f"sim: the price path of {symbol} is empty")
+        self.price = self._next.price
+
+    def advance(self, clock: float) -> list[Decimal]:
+        rates = []
+        while self._next is not None and self._next.ts <= clock:
+            self.price = self._next.price
+            if self._next.funding_rate is not None:
+                rates.append(self._next.funding_rate)
+            self._next = next(self._points, None)
+        return rates
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Synchronous and deterministic on purpose: tests drive it step by step and pin its arithmetic to
 the satoshi, and a replay of years of history must cost microseconds a step. The async `Venue`
-face lives in `venue.py`. One price path drives every market (all are perps on the same coin).
+face lives in `venue.py`. The venue's price path drives the clock and every market that has no
+path of its own; a market with its own (another coin) is priced from it as of that clock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 
 from hedgekeeper import contracts
-from hedgekeeper.config import SimConfig
+from hedgekeeper.config import SimConfig, SimMarket
 from hedgekeeper.domain import (
     ZERO,
     AccountSettings,
@@ -28,7 +29,7 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.pricepath import PricePoint, load_csv, random_walk
 from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin, OrderRejected, VenueError
-from hedgekeeper.venues.sim.book import Book, SimFill, SimTransfer, spec_of
+from hedgekeeper.venues.sim.book import Book, OwnPath, SimFill, SimTransfer, spec_of
 
 __all__ = ["SimExchange", "SimFill", "SimTransfer"]
 
@@ -41,6 +42,16 @@ def _path(cfg: SimConfig) -> Iterable[PricePoint]:
     )
 
 
+def _market_path(market: SimMarket, position: int, cfg: SimConfig) -> Iterable[PricePoint]:
+    """A market's own path: its CSV, or a walk of its own on the venue's clock."""
+    if market.prices is not None:
+        return load_csv(market.prices)
+    seed = cfg.seed + position + 1 if market.seed is None else market.seed
+    start = cfg.start_price if market.start_price is None else market.start_price
+    sigma = cfg.volatility if market.volatility is None else market.volatility
+    return random_walk(seed, start, sigma, cfg.step_seconds, cfg.start_time, cfg.steps)
+
+
 class SimExchange:
     """One simulated account. Mutating calls invoke `on_change` so the async face can wake."""
 
@@ -50,6 +61,15 @@ class SimExchange:
         self._mm = cfg.maintenance_margin
         self.on_change: Callable[[], None] | None = None
         self._books = {m.symbol: Book(spec_of(m, cfg)) for m in cfg.markets}
+        self._own = {
+            m.symbol: OwnPath(m.symbol, _market_path(m, i, cfg))
+            for i, m in enumerate(cfg.markets)
+            if m.own_path
+        }
+        self._rates = {
+            m.symbol: cfg.funding_rate if m.funding_rate is None else m.funding_rate
+            for m in cfg.markets
+        }
         self.unified = cfg.unified
         self._spot: dict[str, Decimal] = dict(cfg.spot)
         self._deriv: dict[str, Decimal] = dict(cfg.derivatives)
@@ -114,8 +134,16 @@ class SimExchange:
     def finished(self) -> bool:
         return self._next is None
 
-    def prices(self) -> Prices:
+    def prices(self, symbol: str | None = None) -> Prices:
+        """A market's prices; without a symbol, the venue's path (every market's by default)."""
+        own = self._own.get(symbol) if symbol is not None else None
+        if own is not None:
+            return Prices(mark=own.price, ts=self.clock, index=own.price)
         return Prices(mark=self.mark, ts=self.clock, index=self.index)
+
+    def _mark(self, b: Book) -> Decimal:
+        own = self._own.get(b.spec.symbol)
+        return self.mark if own is None else own.price
 
     def wallet(self, asset: str, wallet: str = "derivatives") -> Decimal:
         return (self._deriv if wallet == "derivatives" else self._spot).get(asset, ZERO)
@@ -125,7 +153,7 @@ class SimExchange:
 
     def equity(self, coin: str) -> Decimal:
         """Derivatives wallet of `coin` plus the unrealised PnL of every position settled in it."""
-        pnl = (b.pnl(b.contracts, self.mark) for b in self._open(coin))
+        pnl = (b.pnl(b.contracts, self._mark(b)) for b in self._open(coin))
         return sum(pnl, self._deriv.get(coin, ZERO))
 
     def spot_balance(self, asset: str) -> Decimal:
@@ -136,7 +164,7 @@ class SimExchange:
         coin = self._book(symbol).spec.settle
         equity = self.equity(coin)
         margin = sum(
-            (b.notional(b.contracts, self.mark) / b.leverage for b in self._open(coin)), ZERO
+            (b.notional(b.contracts, self._mark(b)) / b.leverage for b in self._open(coin)), ZERO
         )
         wallet = self._deriv.get(coin, ZERO)
         return Collateral(wallet, equity, equity - margin, self.clock, self.unified)
@@ -145,7 +173,7 @@ class SimExchange:
         b = self._book(symbol)
         liq = None
         if b.contracts:
-            rest = self.equity(b.spec.settle) - b.pnl(b.contracts, self.mark)
+            rest = self.equity(b.spec.settle) - b.pnl(b.contracts, self._mark(b))
             liq = b.liquidation(rest, self._mm)
         return Position(symbol, b.contracts, self.clock, b.entry, liq, b.leverage)
 
@@ -174,7 +202,7 @@ class SimExchange:
     def place(self, req: OrderRequest) -> OrderReport:
         """Fill at the mark at once, or refuse with the exchange-like error; never rests."""
         b = self._book(req.symbol)
-        spec, mark, amount = b.spec, self.mark, req.contracts
+        spec, mark, amount = b.spec, self._mark(b), req.contracts
         if req.client_id in self._orders:
             raise DuplicateClientId(f"sim: client id {req.client_id!r} was used before", "dup")
         if amount <= 0 or amount % spec.amount_step or amount < spec.min_amount:
@@ -283,10 +311,14 @@ class SimExchange:
 
     # -- the clock -----------------------------------------------------------------------------
 
-    def set_price(self, price: Decimal) -> None:
+    def set_price(self, price: Decimal, symbol: str | None = None) -> None:
+        """The venue's path price, or with `symbol` the price of a market on a path of its own."""
         if price <= 0:
             raise ValueError(f"sim: price must be positive, got {price}")
-        self.mark = self.index = price
+        if symbol is not None and symbol in self._own:
+            self._own[symbol].price = price
+        else:
+            self.mark = self.index = price
         self._liquidate()
         self._changed()
 
@@ -298,7 +330,7 @@ class SimExchange:
         """Positive rate: longs pay shorts, in proportion to the position's notional at the mark."""
         if not b.contracts:
             return
-        amount = contracts.funding(b.spec, b.contracts, self.mark, rate)
+        amount = contracts.funding(b.spec, b.contracts, self._mark(b), rate)
         self._credit(b.spec.settle, amount)
         self._funding.append(FundingEvent(b.spec.symbol, amount, self.clock, rate))
 
@@ -315,16 +347,24 @@ class SimExchange:
         return True
 
     def _arrive(self, point: PricePoint) -> None:
-        """Funding, scheduled events and the liquidation check that belong to this moment."""
-        if self._path_funds:
-            if point.funding_rate is not None:
-                for b in self._books.values():
+        """Funding, scheduled events and the liquidation check that belong to this moment.
+
+        Each market is funded by its own path when that path records funding, else by the
+        venue's path when that one does, else at its configured rate on the schedule."""
+        recorded = {s: own.advance(self.clock) for s, own in self._own.items()}
+        for symbol, rates in recorded.items():
+            for rate in rates:
+                self._pay_funding(self._books[symbol], rate)
+        if self._path_funds and point.funding_rate is not None:
+            for b in self._books.values():
+                if b.spec.symbol not in self._own:
                     self._pay_funding(b, point.funding_rate)
-        else:
-            while self.clock >= self._next_funding:
-                for b in self._books.values():
-                    self._pay_funding(b, self._cfg.funding_rate)
-                self._next_funding += self._interval
+        while self.clock >= self._next_funding:
+            for b in self._books.values():
+                own = self._own.get(b.spec.symbol)
+                if not (own.funds if own is not None else self._path_funds):
+                    self._pay_funding(b, self._rates[b.spec.symbol])
+            self._next_funding += self._interval
         while self._event_index < len(self._events) and (
             self._event_at[self._event_index] <= self.clock
         ):
@@ -337,11 +377,12 @@ class SimExchange:
         """Cross margin per settle coin: below maintenance, every position in that coin closes."""
         for coin in {b.spec.settle for b in self._books.values() if b.contracts}:
             books = self._open(coin)
-            maintenance = sum((b.notional(b.contracts, self.mark) for b in books), ZERO) * self._mm
+            maintenance = sum((b.notional(b.contracts, self._mark(b)) for b in books), ZERO)
+            maintenance *= self._mm
             if self.equity(coin) >= maintenance:
                 continue
             for b in books:
-                self._fill(b, "liquidation", -b.contracts, self.mark)
+                self._fill(b, "liquidation", -b.contracts, self._mark(b))
                 self._liquidations.append(self._fills[-1])
                 shortfall = -min(self._deriv[coin], ZERO)
                 if shortfall:  # the insurance fund covers a bankrupt account, as exchanges do

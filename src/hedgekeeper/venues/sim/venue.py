@@ -125,7 +125,7 @@ class SimVenue:
 
     async def prices(self, symbol: str) -> Prices:
         self.exchange.market(symbol)
-        return self.exchange.prices()
+        return self.exchange.prices(symbol)
 
     async def place(self, request: OrderRequest) -> OrderReport:
         return self.exchange.place(request)
@@ -148,7 +148,7 @@ class SimVenue:
         """Everything a leg watches, read at one simulated moment."""
         ex = self.exchange
         return (
-            ex.prices(),
+            ex.prices(symbol),
             SpotReading(asset, Stamped(ex.spot_balance(asset), ex.now())),
             ex.collateral(symbol),
             ex.position(symbol),
