@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hedgekeeper.config import Settings
+from hedgekeeper.config import PerpRef, Settings, SimMarket
 from hedgekeeper.pricepath import PricePathError
 from hedgekeeper.simulate import Replay, SimulateError, prepare, run
 
@@ -213,3 +213,44 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     leg = linear.legs[0].model_copy(update={"perp": perp})
     with pytest.raises(SimulateError, match="one venue"):
         prepare(linear.model_copy(update={"legs": (leg,)}), prices_csv(tmp_path, [("1",)]))
+
+
+def test_two_coins_on_their_own_paths_at_their_own_ratios(tmp_path: Path) -> None:
+    """1 BTC at h = 1 and 10 ETH at h = 0.5, BTC 50,000 -> 40,000, ETH 2,000 -> 1,000."""
+    eth = prices_csv(tmp_path, [("2000",), ("1000",)], "eth.csv")
+    cfg = settings()
+    sim = cfg.venues["sim"].sim
+    assert sim is not None
+    eth_market = {"symbol": "ETH/USD:ETH", "kind": "inverse", "contract_size": "10", "prices": eth}
+    two = sim.model_copy(
+        update={
+            "derivatives": {"BTC": D(1), "ETH": D(10)},
+            "markets": (*sim.markets, SimMarket.model_validate(eth_market)),
+        }
+    )
+    eth_leg = cfg.legs[0].model_copy(
+        update={
+            "name": "eth",
+            "asset": "ETH",
+            "hedge_ratio": D("0.5"),
+            "perp": PerpRef(venue="sim", symbol="ETH/USD:ETH"),
+        }
+    )
+    venue = cfg.venues["sim"].model_copy(update={"sim": two})
+    cfg = cfg.model_copy(update={"venues": {"sim": venue}, "legs": (cfg.legs[0], eth_leg)})
+    r = replay(tmp_path, [("50000",), ("40000",)], cfg)
+    first, last = r.hours[0], r.hours[-1]
+    assert (first.price, last.price) == (50000, 40000)  # the report's coin is the first leg's
+    assert first.unhedged == 1 * 50000 + 10 * 2000 and last.unhedged == 40000 + 10 * 1000
+    # BTC fully hedged keeps its 50,000 USD; the ETH short of 10,000 USD gains 5 ETH, and 15 ETH
+    # at 1,000 is 15,000 USD: half the ETH fall is insured.
+    assert last.hedged == 50000 + 15000
+    assert last.exposure == D("1.25") + D(15) * 1000 / 40000  # ETH counted in BTC by value
+    db = sqlite3.connect(tmp_path / "out" / "journal.sqlite")
+    fills = db.execute("SELECT leg, contracts, price FROM fills ORDER BY id").fetchall()
+    db.close()
+    assert fills == [
+        ("btc", "-5000", "50000"),
+        ("eth", "-1000", "2000"),
+        ("eth", "250", "1000"),  # h < 1: the price move alone re-sizes ETH, at ETH's price
+    ]

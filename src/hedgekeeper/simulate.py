@@ -256,33 +256,43 @@ class Tape:
         self.engines = engines
         symbols = [leg.perp.symbol for leg in setup.legs]
         markets = [ex.market(s) for s in symbols]
+        # The first leg's coin is the report's coin; other coins (each on its own price path)
+        # are valued at their own marks and counted in it by value.
         self.coin = markets[0].base
         self.quote = markets[0].quote
-        if any(m.base != self.coin for m in markets):
-            raise SimulateError("simulate: every leg must hedge the same coin as the path")
-        self.fixed = sum(
-            (s.amount for leg in setup.legs for s in leg.spot if s.amount is not None), ZERO
-        )
+        self.market_of = {m.base: m.symbol for m in reversed(markets)}
+        self.fixed: dict[str, Decimal] = {}
+        for leg in setup.legs:
+            held = sum((s.amount for s in leg.spot if s.amount is not None), ZERO)
+            self.fixed[leg.asset] = self.fixed.get(leg.asset, ZERO) + held
         sim = setup.sim
         assets = {*sim.spot, *sim.derivatives, *(m.settle for m in markets)}
         self.assets = sorted(assets | {e.asset for e in sim.events})
-        self.coin_units = self.fixed + sim.spot.get(self.coin, ZERO)
-        self.coin_units += sim.derivatives.get(self.coin, ZERO)
-        self.quote_units = sum(
-            (sim.spot.get(a, ZERO) + sim.derivatives.get(a, ZERO) for a in assets - {self.coin}),
-            ZERO,
-        )
-        self.start_value = (self.coin_units + ZERO) * ex.mark + self.quote_units
+        self.units = {
+            a: self.fixed.get(a, ZERO) + sim.spot.get(a, ZERO) + sim.derivatives.get(a, ZERO)
+            for a in {*self.assets, *self.fixed}
+        }
+        self.start_value = self._worth(self.units)
         self.hours: list[Hour] = []
         self.seen_fills = self.seen_funding = self.seen_transfers = 0
         self.funding_coin = self.funding_quote = self.fees_coin = self.fees_quote = ZERO
         self.funding_in = self.funding_out = self.flows_quote = ZERO
 
+    def _value(self, asset: str) -> Decimal:
+        """What one `asset` is worth in quote now: its market's mark, or 1 for a quote coin."""
+        symbol = self.market_of.get(asset)
+        return Decimal(1) if symbol is None else self.exchange.prices(symbol).mark
+
+    def _worth(self, amounts: dict[str, Decimal]) -> Decimal:
+        return sum((n * self._value(a) for a, n in amounts.items() if n), ZERO)
+
     def _both(self, amount: Decimal, asset: str, price: Decimal) -> tuple[Decimal, Decimal]:
-        """An amount of `asset` as (coin, quote) at `price`; non-coin assets count as quote."""
+        """An amount of `asset` as (coin, quote), the coin at `price`; a quote coin counts as
+        quote, another coin at its own mark."""
         if asset == self.coin:
             return amount, amount * price
-        return amount / price, amount
+        quote = amount if asset not in self.market_of else amount * self._value(asset)
+        return quote / price, quote
 
     def _catch_up(self, price: Decimal) -> None:
         ex = self.exchange
@@ -294,7 +304,8 @@ class Tape:
             return
         for fill in ex.fills[self.seen_fills :]:
             settle = ex.market(fill.symbol).settle
-            coin, quote = self._both(fill.fee, settle, fill.price)
+            at = fill.price if ex.market(fill.symbol).base == self.coin else price
+            coin, quote = self._both(fill.fee, settle, at)
             self.fees_coin += coin
             self.fees_quote += quote
         self.seen_fills = len(ex.fills)
@@ -310,16 +321,13 @@ class Tape:
         for move in ex.transfers[self.seen_transfers :]:
             if move.wallet in ("spot", "derivatives"):  # money in or out, not a move inside
                 coin, quote = self._both(move.amount, move.asset, price)
-                if move.asset == self.coin:
-                    self.coin_units += move.amount
-                else:
-                    self.quote_units += move.amount
+                self.units[move.asset] = self.units.get(move.asset, ZERO) + move.amount
                 self.flows_quote += quote
         self.seen_transfers = len(ex.transfers)
 
     def _account(self, price: Decimal) -> Decimal:
         """Every wallet at `price`; a leg's feed already holds its settle coin's equity."""
-        ex, total = self.exchange, self.fixed * price
+        ex, total = self.exchange, self._worth(self.fixed)
         equity = {}
         for engine in self.engines:
             assert engine.feed is not None and engine.feed.collateral is not None
@@ -328,13 +336,13 @@ class Tape:
             held = equity[asset] if asset in equity else ex.equity(asset)
             if not ex.unified:
                 held += ex.wallet(asset, "spot")
-            total += held * price if asset == self.coin else held
+            total += held * price if asset == self.coin else held * self._value(asset)
         return total
 
     def record(self, settled: bool) -> None:
         """One `Hour`; `settled` says the engines' last plans are current and can be reused."""
         ex = self.exchange
-        price, now = ex.mark, ex.now()
+        price, now = self._value(self.coin), ex.now()
         self._catch_up(price)
         x = target = hedged = short = ZERO
         under = False
@@ -343,18 +351,20 @@ class Tape:
             last = engine.last.plan if engine.last and settled else None
             p = last or plan(engine.feed.snapshot(now), engine.leg)
             market = engine.feed.market
-            x += p.exposure
-            target += engine.leg.hedge_ratio * p.exposure
-            hedged -= p.position * contracts.coin_per_contract(market, price)
-            short -= p.position * contracts.quote_per_contract(market, price)
+            # Another coin's figures are counted in the report's coin by value.
+            scale = Decimal(1) if market.base == self.coin else p.mark / price
+            x += p.exposure * scale
+            target += engine.leg.hedge_ratio * p.exposure * scale
+            hedged -= p.position * contracts.coin_per_contract(market, p.mark) * scale
+            short -= p.position * contracts.quote_per_contract(market, p.mark)
             if p.drift < 0 and not under:
-                under = -p.drift >= band(p.target, price, engine.leg, market)
+                under = -p.drift >= band(p.target, p.mark, engine.leg, market)
         self.hours.append(
             Hour(
                 ts=now,
                 price=price,
-                holding=self.coin_units,
-                unhedged=self.coin_units * price + self.quote_units,
+                holding=self.units.get(self.coin, ZERO),
+                unhedged=self._worth(self.units),
                 hedged=self._account(price),
                 exposure=x,
                 target_coin=target,

@@ -42,14 +42,16 @@ def _path(cfg: SimConfig) -> Iterable[PricePoint]:
     )
 
 
-def _market_path(market: SimMarket, position: int, cfg: SimConfig) -> Iterable[PricePoint]:
-    """A market's own path: its CSV, or a walk of its own on the venue's clock."""
+def _market_path(
+    market: SimMarket, position: int, cfg: SimConfig, start: float
+) -> Iterable[PricePoint]:
+    """A market's own path: its CSV, or a walk of its own on the venue's clock from `start`."""
     if market.prices is not None:
         return load_csv(market.prices)
     seed = cfg.seed + position + 1 if market.seed is None else market.seed
-    start = cfg.start_price if market.start_price is None else market.start_price
+    price = cfg.start_price if market.start_price is None else market.start_price
     sigma = cfg.volatility if market.volatility is None else market.volatility
-    return random_walk(seed, start, sigma, cfg.step_seconds, cfg.start_time, cfg.steps)
+    return random_walk(seed, price, sigma, cfg.step_seconds, start, cfg.steps)
 
 
 class SimExchange:
@@ -61,11 +63,6 @@ class SimExchange:
         self._mm = cfg.maintenance_margin
         self.on_change: Callable[[], None] | None = None
         self._books = {m.symbol: Book(spec_of(m, cfg)) for m in cfg.markets}
-        self._own = {
-            m.symbol: OwnPath(m.symbol, _market_path(m, i, cfg))
-            for i, m in enumerate(cfg.markets)
-            if m.own_path
-        }
         self._rates = {
             m.symbol: cfg.funding_rate if m.funding_rate is None else m.funding_rate
             for m in cfg.markets
@@ -100,6 +97,12 @@ class SimExchange:
         self._path_funds = isinstance(source, Sequence) and any(
             p.funding_rate is not None for p in source
         )
+        # A market's own walk steps with the venue's path, from its first point.
+        self._own = {
+            m.symbol: OwnPath(m.symbol, _market_path(m, i, cfg, first.ts))
+            for i, m in enumerate(cfg.markets)
+            if m.own_path
+        }
         self.start = first.ts
         self._interval = cfg.funding_interval_hours * 3600.0
         self._next_funding = first.ts + self._interval
