@@ -165,13 +165,13 @@ async def test_each_condition_alerts_once_and_resolves_once(
     real_prices = ex.prices
     frozen: list[Prices] = []
 
-    def flapping() -> Prices:  # frozen for a minute, fresh for a minute, for 10 minutes
+    def flapping(symbol: str | None = None) -> Prices:  # frozen a minute, fresh a minute, 10 min
         if int((ex.now() - t0) // 60) % 2 == 0:
             if not frozen:
-                frozen.append(real_prices())
+                frozen.append(real_prices(symbol))
             return frozen[0]
         frozen.clear()
-        return real_prices()
+        return real_prices(symbol)
 
     ex.prices = flapping  # type: ignore[method-assign]
     await at(30)
