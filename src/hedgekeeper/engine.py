@@ -108,10 +108,12 @@ class LegEngine:
         """A REST read of every input: the source of truth that streams only speed up."""
         assert self.feed and self.market
         symbol, asset = self.market.symbol, self.leg.asset
-        prices, position, collateral = await asyncio.gather(
+        # All at once: the glitch guard waits for this read before an order may go (SPEC §2).
+        perp = asyncio.gather(
             self.perp.prices(symbol), self.perp.position(symbol), self.perp.collateral(symbol)
         )
-        spots = await asyncio.gather(*(self.venues[v].spot(asset) for v in self.feed.spot_venues))
+        spot = asyncio.gather(*(self.venues[v].spot(asset) for v in self.feed.spot_venues))
+        (prices, position, collateral), spots = await asyncio.gather(perp, spot)
         for reading in (prices, position, collateral):
             self.feed.apply(self.leg.perp.venue, reading)
         for venue, amount in zip(self.feed.spot_venues, spots, strict=True):

@@ -77,6 +77,7 @@ TRAITS = Traits(
         }
     ),
     client_ids=ClientIds(param="clientOrderId", max_length=36, pattern=r"[A-Za-z0-9_-]+"),
+    burst_seconds=1.0,  # Bybit limits each endpoint per second (position/list: 50/s per UID)
     mark=MarkSource.TICKER,
     funding_sign=-1,
     amount_unit=frozen(

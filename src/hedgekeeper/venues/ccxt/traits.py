@@ -132,6 +132,10 @@ class Traits:
     # exchange cannot be asked.
     accounts: Mapping[str, Wallets] = field(default_factory=lambda: GENERIC_ACCOUNTS)
     spot_exchange: str | None = None  # a second ccxt class for the spot wallet (Binance futures)
+    # Seconds of ccxt's request rate that may be spent at once. ccxt's bucket holds one request,
+    # so a REST refresh (four reads) queues for their whole cost before an order behind it can go;
+    # an exchange that counts its limits per second can take a second's worth in a burst.
+    burst_seconds: float = 0.0
     client_ids: ClientIds = ClientIds()
     mark: MarkSource = MarkSource.TICKER
     # Streams the exchange pushes; the others are polled over REST every `poll_seconds`.

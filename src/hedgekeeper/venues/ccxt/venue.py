@@ -112,8 +112,11 @@ class CcxtVenue:
         exchange = cls(self._config())
         bucket = getattr(exchange, "tokenBucket", None) or {}
         if bucket.get("algorithm", "leakyBucket") == "leakyBucket" and bucket.get("refillRate"):
-            capacity = float(bucket.get("capacity") or 1.0)
-            exchange.throttle = Throttle(float(bucket["refillRate"]), capacity)
+            rate = float(bucket["refillRate"])  # cost units per ms
+            capacity = max(
+                float(bucket.get("capacity") or 1.0), rate * 1000 * self.traits.burst_seconds
+            )
+            exchange.throttle = Throttle(rate, capacity)
         if self.mode == "testnet":
             exchange.set_sandbox_mode(True)
         urls = self.cfg.urls
