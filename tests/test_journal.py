@@ -166,3 +166,23 @@ def test_a_fresh_journal_starts_empty_but_only_once_the_lock_is_held(tmp_path: P
     assert old.identity() != {}
     old.close()
     assert Journal(path, fresh=True).identity() == {}
+
+
+def test_reports_skip_the_fsync_that_an_intent_keeps(tmp_path: Path) -> None:
+    """Decisions and events commit at once with synchronous=NORMAL; the next durable commit
+    (an intent's) runs with FULL again, and its WAL fsync covers the reports written before it."""
+    journal = Journal(tmp_path / "j.sqlite")
+    seen: list[str] = []
+    journal.db.set_trace_callback(seen.append)
+    journal.decision(1.0, "btc", "trade", "sell", None, None)
+    journal.event(2.0, "btc", "guard:glitch", "jump")
+    assert [s for s in seen if s.startswith(("PRAGMA", "INSERT"))] == [
+        "PRAGMA synchronous=NORMAL", seen[1], "PRAGMA synchronous=FULL",
+        "PRAGMA synchronous=NORMAL", seen[4], "PRAGMA synchronous=FULL",
+    ]  # fmt: skip
+    assert seen[1].startswith("INSERT INTO decisions") and seen[4].startswith("INSERT INTO events")
+    assert journal.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for the intent
+    other = sqlite3.connect(tmp_path / "j.sqlite")  # committed: visible to another reader
+    assert other.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+    other.close()
+    journal.close()

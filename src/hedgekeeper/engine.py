@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,7 @@ import structlog
 
 from hedgekeeper import contracts, guards
 from hedgekeeper.config import LegConfig
-from hedgekeeper.domain import Decision, MarketSpec, Snapshot
+from hedgekeeper.domain import Collateral, Decision, MarketSpec, Position, Prices, Snapshot
 from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
@@ -104,17 +104,20 @@ class LegEngine:
         self.feed.apply(self.leg.perp.venue, settings)
         await self.refresh()
 
-    async def refresh(self) -> None:
-        """A REST read of every input: the source of truth that streams only speed up."""
+    async def refresh(self, exposure_only: bool = False) -> None:
+        """A REST read of every input: the source of truth that streams only speed up. With
+        `exposure_only`, of the wallets X is made of (and the price their PnL is marked at): what
+        the glitch guard must confirm before an order may go (SPEC §2), and no more."""
         assert self.feed and self.market
         symbol, asset = self.market.symbol, self.leg.asset
-        # All at once: the glitch guard waits for this read before an order may go (SPEC §2).
-        perp = asyncio.gather(
-            self.perp.prices(symbol), self.perp.position(symbol), self.perp.collateral(symbol)
-        )
+        # In this order: a collateral reading is marked at the price applied before it.
+        reads: list[Awaitable[Prices | Position | Collateral]] = [self.perp.prices(symbol)]
+        if not exposure_only:
+            reads.append(self.perp.position(symbol))
+        reads.append(self.perp.collateral(symbol))
         spot = asyncio.gather(*(self.venues[v].spot(asset) for v in self.feed.spot_venues))
-        (prices, position, collateral), spots = await asyncio.gather(perp, spot)
-        for reading in (prices, position, collateral):
+        readings, spots = await asyncio.gather(asyncio.gather(*reads), spot)  # all at once
+        for reading in readings:
             self.feed.apply(self.leg.perp.venue, reading)
         for venue, amount in zip(self.feed.spot_venues, spots, strict=True):
             self.feed.apply(venue, SpotReading(asset, amount))
@@ -196,7 +199,7 @@ class LegEngine:
         why = f"exposure {decision.plan.exposure}: confirming with a REST read"
         self._trip("glitch", why, notable=False)  # a deposit is not a glitch until REST disagrees
         try:
-            await self.refresh()
+            await self.refresh(exposure_only=True)
         except VenueError as exc:
             return self._hold("degraded", f"could not confirm exposure: {exc}", "glitch", decision)
         fresh = exposure(self.feed.snapshot(self.perp.now()), self.leg)
