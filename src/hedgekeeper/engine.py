@@ -405,12 +405,16 @@ class LegEngine:
                 if stop.is_set():
                     break
                 feed.changed.clear()
-                if not done or loop.time() - last_rest >= rest_interval:
+                due = not done or loop.time() - last_rest >= rest_interval
+                if due and not done:  # quiet: the REST read is the news, decide on it
                     last_rest = loop.time()
                     await self._periodic()
-                if stop.is_set():  # asked to stop during the REST read: no new order
-                    break
+                    if stop.is_set():  # asked to stop during the REST read: no new order
+                        break
                 outcome = await self._guarded_step()
+                if due and done:  # a change woke us: its order went first, the read follows
+                    last_rest = loop.time()  # (its readings set `changed`: decided next pass)
+                    await self._periodic()
                 if outcome is None and not feed.changed.is_set():
                     self.settled.set()
             watcher.cancel()
