@@ -264,3 +264,14 @@ def test_example_configs_make_bybit_venues(name: str) -> None:
     settings_ = load(Path(__file__).parents[3] / "config" / name)
     venue = make_venue("bybit", settings_.venues["bybit"], settings_.mode)
     assert isinstance(venue, CcxtVenue) and isinstance(venue.quirks, BybitQuirks)
+
+
+def test_bybit_throttle_takes_a_seconds_worth_at_once() -> None:
+    """A REST refresh (12 cost units) and an order (2.5) go out without queueing; the rate
+    stays ccxt's (50 units a second), and an exchange without `burst_seconds` keeps ccxt's 1."""
+    import ccxt.async_support as ccxt_async
+
+    throttle = _venue()._client(ccxt_async).throttle
+    assert (throttle.capacity, throttle.seconds_per_token) == (50, 0.02)
+    plain = CcxtVenue("o", VenueConfig(exchange="okx"), "live", Quirks())._client(ccxt_async)
+    assert plain.throttle.capacity == 1
