@@ -167,9 +167,10 @@ async def bench(case: str, events: int, gap: float, throttle: bool) -> int:
             # the small amount can be paid out while every coin else backs the 1x short.
             await emu.set_price(Decimal(50000))
             await settled(http, daemon.port, emu)
+            await asyncio.sleep(1.0)  # startup's burst of requests paid off: the throttle refills
             glitches_before = daemon.count("exposure_confirmed")
             latencies = []
-            holding = emu.account.wallet("UNIFIED", "BTC")
+            holding = emu.account.wallet(emu.account.spot_wallet, "BTC")
             amount = (holding * Decimal("0.3")).quantize(Decimal("0.0001")) if large else SMALL
             for i in range(events * 2 if large else events):
                 await asyncio.sleep(gap)
