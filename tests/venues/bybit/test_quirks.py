@@ -89,10 +89,11 @@ def quirks_learn_nothing() -> Any:
 async def test_the_account_is_returned_not_stored(
     flags: tuple[bool, bool], status: int | None, kind: str, unified: bool
 ) -> None:
-    ex = FakeBybit(is_unified_enabled=list(flags))
+    ex = FakeBybit(is_unified_enabled=list(flags),
+                   private_get_v5_user_query_api={"result": {"userID": 1234567}})  # fmt: skip
     ex.options["unifiedMarginStatus"] = status
     account = await QUIRKS.account(ex, None)
-    assert (account.kind, account.unified) == (kind, unified)
+    assert (account.kind, account.unified, account.id) == (kind, unified, "1234567")
     assert account.wallets == TRAITS.accounts[kind]
 
 
