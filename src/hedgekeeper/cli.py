@@ -21,6 +21,7 @@ from hedgekeeper import config, logs
 from hedgekeeper.config import ConfigError, Settings
 from hedgekeeper.contracts import contract_unit
 from hedgekeeper.journal import JournalLocked, JournalMismatch
+from hedgekeeper.policy.spec import PolicyError
 from hedgekeeper.venues.base import VenueError
 
 DEFAULT_NOTE = (
@@ -69,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--out", type=Path, help="directory for the report, plots, journal")
     simulate.add_argument("--json", action="store_true")
+    simulate.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SPEC",
+        help="replay each policy, e.g. constant:1 cppi:floor_pct=0.8,multiplier=3 "
+        "tipp:floor_pct=0.8,multiplier=4,lock_in=0.8 put:strike_pct=0.9,horizon_days=30",
+    )
     alert_test = sub.add_parser("alert-test", help="send one test alert to every alert URL")
     for command in (run, status, check, simulate, alert_test):
         command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
@@ -101,7 +109,7 @@ def describe(settings: Settings) -> list[str]:
             for s in leg.spot
         )
         lines.append(
-            f"leg {leg.name}: hedge {leg.hedge_ratio:.0%} of {leg.asset} ({sources or 'nothing'}"
+            f"leg {leg.name}: hedge {leg.hedge_text()} of {leg.asset} ({sources or 'nothing'}"
             f"{', reserve ' + str(leg.reserve) if leg.reserve else ''}) with a short "
             f"{leg.perp.symbol} on {leg.perp.venue} "
             f"({settings.venues[leg.perp.venue].exchange}) at {leg.leverage}x"
@@ -130,10 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         from hedgekeeper.report import command as simulate
 
         logs.configure("error", None, [])  # a replay's guard trips are in its report and journal
+        if args.compare and args.ratio is not None:
+            print("hedgekeeper: --ratio: not with --compare (use constant:H)", file=sys.stderr)
+            return 2
+        if args.compare:  # the same inputs, each of the policies instead of the leg's own
+            from hedgekeeper.simulate_compare import command as simulate  # type: ignore[assignment]
         return simulate(
             settings if args.config else None,
             args.prices,
-            args.ratio,
+            args.compare or args.ratio,
             args.start_coin,
             args.contract_size,
             args.out,
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     except JournalLocked as exc:
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 1
-    except JournalMismatch as exc:
+    except (JournalMismatch, PolicyError) as exc:  # a floor the leg cannot hold is config
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 2
     except VenueError as exc:
@@ -254,11 +267,12 @@ async def _one_shot(settings: Settings) -> dict[str, Any]:
             await engine.start(readonly=True)
             assert engine.feed is not None
             snap = engine.feed.snapshot(engine.perp.now())
-            decision = reconcile(snap, leg)
+            h = engine.policy.ratio(snap)
+            decision = reconcile(snap, leg, h)
             engine.last = decision
             entry = engine.status()
             if decision.intents:
-                verdict = guards.check(snap, leg, decision.intents[0], guards.GuardState())
+                verdict = guards.check(snap, leg, decision.intents[0], guards.GuardState(), h)
                 entry["would"] = (
                     verdict.intent.reason if verdict.intent else f"hold ({verdict.reason})"
                 )
@@ -278,6 +292,8 @@ async def _status_data(settings: Settings) -> dict[str, Any]:
 
 
 async def status(settings: Settings, as_json: bool) -> int:
+    from hedgekeeper.policy.keeper import status_line
+
     data = await _status_data(settings)
     if as_json:
         print(json.dumps(data, indent=2, default=str))
@@ -290,6 +306,8 @@ async def status(settings: Settings, as_json: bool) -> int:
             f"  {leg['leg']}: {leg['state']}  exposure {leg['exposure']}  position "
             f"{leg['position']}  target {leg['target']}  drift {leg['drift']}  mark {leg['mark']}"
         )
+        if line := status_line(leg):
+            print(f"    {line}")
         print(f"    {leg.get('would') or leg['reason']}")
     return 0
 

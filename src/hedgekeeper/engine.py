@@ -23,6 +23,7 @@ from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
+from hedgekeeper.policy.keeper import PolicyKeeper
 from hedgekeeper.reconcile import band, exposure, reconcile
 from hedgekeeper.venues.base import SpotReading, Venue, VenueError
 from hedgekeeper.watch import watch_forever
@@ -78,6 +79,7 @@ class LegEngine:
         self.killed = killed
         self.position_grace = position_grace
         self.memory = Memory()
+        self.policy = PolicyKeeper(leg, journal)
         self.executor = Executor(self.perp, journal, self.perp.now)
         self.market: MarketSpec | None = None
         self.feed: Feed | None = None
@@ -95,6 +97,7 @@ class LegEngine:
         """Load the market, put the perp at the leg's leverage (unless read-only), read all."""
         self.market = await self.perp.market(self.leg.perp.symbol)
         self.feed = Feed(self.leg, self.market)
+        self.policy.readonly = self.policy.readonly or readonly  # `status` writes nothing
         if readonly:
             settings = await self.perp.settings(self.market.symbol)
         else:
@@ -103,6 +106,8 @@ class LegEngine:
             )
         self.feed.apply(self.leg.perp.venue, settings)
         await self.refresh()
+        if not self.feed.missing():  # start (or recover) the policy now: a bad floor exits here
+            self.policy.ratio(self.feed.snapshot(self.perp.now()))
 
     async def refresh(self, exposure_only: bool = False) -> None:
         """A REST read of every input: the source of truth that streams only speed up. With
@@ -146,7 +151,8 @@ class LegEngine:
                 log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
             snap = self.feed.snapshot(self.perp.now())
         self._settle_expected(snap)
-        decision = reconcile(snap, self.leg)
+        h = self.policy.ratio(snap, fresh=guards.stale(snap, self.leg) is None)
+        decision = reconcile(snap, self.leg, h)
         self.last = decision
         if decision.plan:
             p = decision.plan
@@ -158,6 +164,8 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
+        if self.policy.last is not None:
+            self.metrics.observe_policy(self.leg.name, self.policy.last)
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
         if decision.holds:
             why = guards.stale(snap, self.leg)
@@ -166,7 +174,7 @@ class LegEngine:
             self.memory.last_exposure = decision.plan.exposure if decision.plan else None
             return self._hold("live", decision.reason, None, decision)
         verdict = guards.check(
-            snap, self.leg, decision.intents[0], self.memory.frozen(self.killed())
+            snap, self.leg, decision.intents[0], self.memory.frozen(self.killed()), h
         )
         if verdict.confirm:
             return await self._confirm(snap, decision)
@@ -348,7 +356,10 @@ class LegEngine:
             "symbol": self.leg.perp.symbol,
             "kind": self.market.kind.value if self.market else None,
             "contract_size": str(self.market.contract_size) if self.market else None,
-            "hedge_ratio": str(self.leg.hedge_ratio),
+            "hedge_ratio": str(
+                plan.ratio if plan and plan.ratio is not None else self.policy.held()
+            ),
+            **self.policy.view(),
             "exposure": str(plan.exposure) if plan else None,
             "target": str(plan.target) if plan else None,
             "position": str(plan.position) if plan else None,

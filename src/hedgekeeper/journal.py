@@ -378,6 +378,23 @@ class Journal:
             "INSERT INTO events (ts, leg, kind, detail) VALUES (?,?,?,?)", (ts, leg, kind, detail)
         )
 
+    # ---- a leg's hedge policy state (policy/state.py), one row per leg -------------------
+
+    def policy_state(self, leg: str) -> str | None:
+        """The JSON last saved for the leg's policy, or None before its first evaluation."""
+        row = self.db.execute(
+            "SELECT value FROM meta WHERE key=?", (f"policy_state:{leg}",)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_policy_state(self, leg: str, state: str) -> None:
+        """Replace the leg's policy state: V0, F, the high-water mark, the put's roll, last h."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (f"policy_state:{leg}", state),
+        )
+
     def filled_position(self, leg: str) -> Decimal:
         """The sum of all journaled fills: what the position should be if it started flat."""
         rows = self.db.execute("SELECT contracts FROM fills WHERE leg=?", (leg,)).fetchall()

@@ -180,7 +180,7 @@ class Daemon:
 
     def _legs(self) -> list[str]:
         return [
-            f"{self.settings.mode}: leg {leg.name} hedges {leg.hedge_ratio:.0%} of {leg.asset} "
+            f"{self.settings.mode}: leg {leg.name} hedges {leg.hedge_text()} of {leg.asset} "
             f"with {leg.perp.symbol} on {leg.perp.venue}"
             for leg in self.settings.legs
         ]
