@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -128,18 +130,23 @@ def test_the_cli_exits_2_naming_the_field(
     assert "legs.0.policy: lock_in: TIPP needs lock_in > 0" in capsys.readouterr().err
 
 
-def test_a_floor_above_the_leg_value_exits_2_at_start(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_a_floor_above_the_leg_value_exits_2_at_start(tmp_path: Path) -> None:
+    # A process of its own: `run` configures logging for the whole process.
     # The default sim account: 2.1 BTC (spot and collateral) at 65,000 on the leg.
     path = tmp_path / "hk.toml"
     policy = 'policy = { kind = "cppi", floor_usd = "200000", multiplier = "3" }'
     path.write_text(BASE.format(policy=policy, venue=""))
-    assert main(["run", "--config", str(path), "--duration", "5"]) == 2
-    err = capsys.readouterr().err
-    assert "hedgekeeper: leg btc: policy.floor_usd: the floor 200,000.00" in err
-    assert "is not below the leg's current value" in err
+    done = subprocess.run(
+        [sys.executable, "-m", "hedgekeeper.cli", "run", "--config", str(path), "--duration", "5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "hedgekeeper: leg btc: policy.floor_usd: the floor 200,000.00" in done.stderr
+    assert "is not below the leg's current value" in done.stderr
 
 
 @pytest.mark.parametrize(
