@@ -15,10 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests import test_crash as crash
-from tests.emulators.bybit_v5 import BybitV5Emulator
-from tests.emulators.bybit_v5_state import Account
-from tests.test_crash import WAIT, is_event, on_target, reap, start_daemon
+from tests.emulators.core.account import Account
+from tests.emulators.dialects import bybit
+from tests.processes import WAIT, config_text, is_event, reap, start_daemon
+from tests.test_crash import on_target
 
 CPPI = 'policy = { kind = "cppi", floor_pct = "0.8", multiplier = "3" }'
 
@@ -43,25 +43,23 @@ def traded_at(price: str) -> Any:
 
 async def test_sigkill_with_a_cppi_leg_partly_hedged_then_restart(tmp_path: Path) -> None:
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
-    async with BybitV5Emulator(account) as emu:
+    async with bybit.emulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
         path = tmp_path / "hk.toml"
-        text = crash.config_text(journal, [("btc", "bybit", emu)])
-        path.write_text(text.replace("hedge_ratio = 0.9\nmax_order = 25000", CPPI))
-        assert "cppi" in path.read_text()
+        path.write_text(config_text(journal, [("btc", "bybit", emu)], CPPI))
         running = await start_daemon(path, tmp_path)
         try:
             async with asyncio.timeout(WAIT):
                 ready = await running.wait_for(is_event("daemon_ready"))
                 at = await running.wait_for(on_target, ready)
                 # V0 = 120,000, F = 96,000: h = 0.4 of 2 BTC at 60,000 = 48,000 contracts.
-                assert emu.account.position.size == Decimal(-48000)
+                assert emu.account.positions["BTCUSD"].size == Decimal(-48000)
                 for price in ("63000", "54000"):
                     await emu.set_price(Decimal(price))
                     at = await running.wait_for(traded_at(price), at)
                     at = await running.wait_for(on_target, at)
                 before = state(journal)
-                position = emu.account.position.size
+                position = emu.account.positions["BTCUSD"].size
                 orders = len(emu.order_log)
                 assert Decimal(before["floor"]) == Decimal(96000)
                 assert Decimal(before["hwm"]) > Decimal(120000)  # the high at 63,000
@@ -74,7 +72,7 @@ async def test_sigkill_with_a_cppi_leg_partly_hedged_then_restart(tmp_path: Path
                 ready = await running.wait_for(is_event("daemon_ready"))
                 await running.wait_for(on_target, ready)
                 assert len(emu.order_log) == orders  # no order
-                assert emu.account.position.size == position
+                assert emu.account.positions["BTCUSD"].size == position
                 after = state(journal)
                 for key in ("v0", "v0_ts", "floor", "hwm", "last_h"):
                     assert after[key] == before[key], key

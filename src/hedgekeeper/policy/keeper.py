@@ -49,7 +49,8 @@ def leg_values(snap: Snapshot, leg: LegConfig) -> LegValues:
 class PolicyKeeper:
     def __init__(self, leg: LegConfig, journal: Journal | None, readonly: bool = False) -> None:
         self.leg = leg
-        self.spec = leg.policy
+        # `hedge_ratio` is the constant policy; it wins where a copy of the leg changed it alone.
+        self.spec = leg.policy if leg.hedge_ratio is None else ConstantPolicy(ratio=leg.hedge_ratio)
         self.journal = journal
         self.readonly = readonly or journal is None
         text = journal.policy_state(leg.name) if journal is not None else None
@@ -58,7 +59,7 @@ class PolicyKeeper:
         self.last: Evaluation | None = None
         self.flows = ZERO  # USD of deposits (+) and withdrawals (-) seen since the start
         self._previous: LegValues | None = None
-        window = leg.policy.vol_window_days * 86400 if isinstance(leg.policy, PutPolicy) else 0
+        window = self.spec.vol_window_days * 86400 if isinstance(self.spec, PutPolicy) else 0
         self._window = float(window)
         self._samples: deque[tuple[float, Decimal]] = deque(maxlen=max(int(window // 3600) + 2, 2))
 
