@@ -16,6 +16,7 @@ from hedgekeeper.venues.ccxt.venue import CcxtVenue
 
 EXCHANGES: dict[str, str] = {
     "bybit": "hedgekeeper.venues.bybit",
+    "deribit": "hedgekeeper.venues.deribit",
 }
 
 

@@ -10,7 +10,7 @@ exchange; its `traits` say what is data, its methods what is code.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -39,13 +39,16 @@ __all__ = ["Ctx", "Exchange", "Quirks", "StreamSpec", "unless_unchanged"]
 @dataclass(frozen=True, slots=True)
 class Ctx:
     """What a hook may use: the REST client (ccxt.pro in stream calls), the spot wallet's client
-    (`ex` unless the traits name a second exchange class), the account, the traits, the clock."""
+    (`ex` unless the traits name a second exchange class), the account, the traits, the clock,
+    and the markets the venue serves so far (OKX's spot read needs to know whether a coin is an
+    inverse swap's collateral there)."""
 
     ex: Exchange
     spot_ex: Exchange
     account: Account
     traits: Traits
     now: Callable[[], float]
+    markets: Mapping[str, MarketSpec] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,12 @@ class Quirks:
         """The account at open, after markets are loaded. ccxt has no unified way to ask whether
         it is unified, so the config says; an exchange that can tell overrides this."""
         return self.traits.account("unified" if configured_unified else "separate")
+
+    async def market(self, ctx: Ctx, spec: MarketSpec) -> MarketSpec:
+        """The market as hedgekeeper counts it, from ccxt's (parsed into `spec`). An exchange
+        whose amounts need a price to become contracts (Bitget's coin-futures, in coin on an
+        inverse perp) overrides this."""
+        return spec
 
     def unit(self, market: MarketSpec) -> contracts.AmountUnit:
         return self.traits.amount_unit[market.kind]

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from hedgekeeper.config import VenueConfig
@@ -152,7 +153,8 @@ class CcxtVenue:
         """What a hook gets: the clients, the account, the traits and the clock; never `self`."""
         rest = self.exchange
         spot = rest if self._spot is None else self._spot
-        return Ctx(rest if ex is None else ex, spot, self.account, self.traits, self.now)
+        markets = MappingProxyType(self._specs)
+        return Ctx(rest if ex is None else ex, spot, self.account, self.traits, self.now, markets)
 
     async def read(self, call: Callable[[], Awaitable[T]]) -> T:
         """A read with retries on VenueUnavailable (5xx, timeouts, rate limits)."""
@@ -210,7 +212,8 @@ class CcxtVenue:
 
             markets = parse.mapping(self.exchange.markets, "markets")
             tick_size = self.exchange.precisionMode == TICK_SIZE
-            self._specs[symbol] = parse.parse_market(markets.get(symbol), symbol, tick_size)
+            spec = parse.parse_market(markets.get(symbol), symbol, tick_size)
+            self._specs[symbol] = await self.read(lambda: self.quirks.market(self.ctx(), spec))
         return self._specs[symbol]
 
     async def settings(self, symbol: str) -> AccountSettings:
