@@ -357,6 +357,9 @@ async def _reach(settings: Settings) -> int:
                 f"{'one-way' if account.one_way else 'hedge' if account.one_way is False else '?'}"
                 f", position {position.contracts}"
             )
+            feeds = getattr(perp, "feeds", None)  # exchanges with streams say which are polled
+            if feeds is not None:
+                print(f"{leg.name}: {feeds()}")
     finally:
         for venue in venues.values():
             await venue.close()

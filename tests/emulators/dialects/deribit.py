@@ -311,11 +311,12 @@ class Deribit:
 
     def _snapshots(self, channels: list[str]) -> list[Json]:
         """What Deribit sends at once on a new subscription (its first notification)."""
-        wanted = set(channels)
-        found = [m for p in self.ticker_pushes() if p.topic in wanted for m in [p.message]]
+        wanted, found = set(channels), []
+        if not self.emu.public_silent:
+            found += [p.message for p in self.ticker_pushes() if p.topic in wanted]
         if not self.emu.private_silent:
             found += [p.message for p in self._portfolio() if p.topic in wanted]
-        return [] if self.emu.public_silent and not found else found
+        return found
 
     @staticmethod
     def _note(channel: str, data: Json) -> Json:

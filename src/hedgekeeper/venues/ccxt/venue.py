@@ -303,6 +303,17 @@ class CcxtVenue:
         market = await self.market(symbol)
         return await self.read(lambda: self.quirks.funding(self.ctx(), market, since))
 
+    def feeds(self) -> str:
+        """How this exchange's readings arrive, for `hedgekeeper check`: which are pushed over the
+        websocket and which are polled over REST, at what interval."""
+        pushed = [k.value for k in Stream if k in self.traits.streams]
+        polled = [k.value for k in Stream if k not in self.traits.streams]
+        line = f"streams {', '.join(pushed) or 'none'}"
+        if polled:
+            seconds = format(Decimal(str(self.traits.poll_seconds)).normalize(), "f")
+            line += f"; polled over REST every {seconds} s: {', '.join(polled)}"
+        return line
+
     # -- streams ------------------------------------------------------------------------------
 
     async def _streaming_client(self) -> Exchange:
