@@ -101,6 +101,7 @@ class Emulator:
         self._stopping = asyncio.Event()
         self.order_arrived = asyncio.Event()
         self.port = 0
+        self.reading = ""  # the path of the REST request whose params are being read
         self._routes = dialect.routes()
         dialect.bind(self)
 
@@ -247,6 +248,7 @@ class Emulator:
         for hook in list(self.request_hooks):
             hook(request.path)
         body = await request.text() if request.method != "GET" else ""
+        self.reading = request.path  # a dialect whose path is a parameter (Deribit's buy | sell)
         params = self.dialect.params(request.method, request.query, body)
         call = Call(request.method, request.path, params, body or request.query_string,
                     request.headers)  # fmt: skip

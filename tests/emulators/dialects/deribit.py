@@ -82,12 +82,10 @@ class Deribit:
         self.margin_model = margin_model
         self.user_id = user_id
         self.started = time.time()
-        self._path = ""
 
     def bind(self, emu: Emulator) -> None:
         self.emu = emu
         emu.account.unique_client_ids = False  # labels repeat at will
-        emu.request_hooks.append(self._arrived)
         for instrument in self.instruments:  # no leverage setting: margin at 1x of the value
             emu.account.positions[instrument.id].leverage = D(1)
 
@@ -183,8 +181,13 @@ class Deribit:
 
     def _labelled(self, p: Mapping[str, Any]) -> list[Order]:
         code, label = self._currency(p), str(p.get("label", ""))
-        return [o for o in self.emu.account.orders.values()
-                if o.client_id == label and o.instrument.settle == code]  # fmt: skip
+        # A currency's lookup also returns its coin's other perps (BTC_USDC under BTC): whether
+        # Deribit does is not documented, so the emulator assumes it does.
+        return [
+            o
+            for o in self.emu.account.orders.values()
+            if o.client_id == label and code in (o.instrument.base, o.instrument.settle)
+        ]
 
     async def _open_by_label(self, call: Call) -> object:
         return [shapes.order(o) for o in self._labelled(call.params) if o.open]
@@ -210,13 +213,9 @@ class Deribit:
 
     # -- the REST wire ------------------------------------------------------------------------
 
-    def _arrived(self, path: str) -> None:
-        """The core reads params without the path; Deribit's side IS the path (buy | sell)."""
-        self._path = path
-
     def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
         found: dict[str, Any] = dict(query)
-        side = self._path.removeprefix(f"{API}/private/")
+        side = self.emu.reading.removeprefix(f"{API}/private/")  # Deribit's side is the path
         if side in ("buy", "sell"):
             found["_side"] = side  # ours, not Deribit's: the order log's view of the side
         return found
