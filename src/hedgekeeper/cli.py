@@ -346,6 +346,9 @@ async def _reach(settings: Settings) -> int:
             account = await perp.settings(leg.perp.symbol)
             position = await perp.position(leg.perp.symbol)
             unit = contract_unit(market)
+            leverage = (
+                "none (no such setting)" if account.leverage is None else f"{account.leverage}x"
+            )
             print(
                 f"{leg.name}: market {market.symbol} {market.kind.value}, contract size "
                 f"{market.contract_size} {unit} per contract, step {market.amount_step}, "
@@ -353,7 +356,7 @@ async def _reach(settings: Settings) -> int:
             )
             print(
                 f"{leg.name}: wallet {'unified' if account.unified else 'separate spot/contract'}"
-                f", leverage {account.leverage}x, margin {account.margin_mode}, position mode "
+                f", leverage {leverage}, margin {account.margin_mode}, position mode "
                 f"{'one-way' if account.one_way else 'hedge' if account.one_way is False else '?'}"
                 f", position {position.contracts}"
             )
