@@ -5,7 +5,6 @@ environment. Starting state: 2.0 BTC in the BTC account, BTC at 60,000 (120,000 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from tests.emulators.core.account import Account
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import deribit
-from tests.test_e2e_bybit import ROOT, hk, wait_for
+from tests.test_e2e_bybit import ROOT, env_for, hk, wait_for
 
 CONFIG = ROOT / "config" / "deribit.toml"
 D = Decimal
@@ -28,25 +27,12 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-def env_for(emu: Emulator, tmp_path: Path) -> dict[str, str]:
-    prefix = "HEDGEKEEPER_VENUES__DERIBIT__"
-    return {
-        **os.environ,
-        f"{prefix}URLS__REST": emu.rest_url,
-        f"{prefix}URLS__WS": emu.ws_url,
-        f"{prefix}API_KEY": emu.api_key,
-        f"{prefix}SECRET": emu.secret,
-        f"{prefix}REST_INTERVAL": "0.5",
-        f"{prefix}OPTIONS": '{"timeout": 10000, "enableRateLimit": false}',
-        "HEDGEKEEPER_JOURNAL": str(tmp_path / "journal.sqlite"),
-        "HEDGEKEEPER_OPS__ENABLED": "false",
-    }
-
-
 async def test_check_reports_the_margin_model_and_the_polled_positions(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    proc = await hk("check", "--config", str(CONFIG), env=env_for(emu, tmp_path), cwd=tmp_path)
+    proc = await hk(
+        "check", "--config", str(CONFIG), env=env_for(emu, tmp_path, "deribit"), cwd=tmp_path
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
@@ -60,7 +46,9 @@ async def test_run_hedges_in_usd_multiples_of_ten_under_labels(
     emu: Emulator, tmp_path: Path
 ) -> None:
     """The example caps the short at 10,000 contracts (100,000 USD) in orders of <= 2,000."""
-    proc = await hk("run", "--config", str(CONFIG), env=env_for(emu, tmp_path), cwd=tmp_path)
+    proc = await hk(
+        "run", "--config", str(CONFIG), env=env_for(emu, tmp_path, "deribit"), cwd=tmp_path
+    )
     try:
         await wait_for(proc, '"event": "daemon_ready"')
         await wait_for(proc, '"event": "decision"', '"action": "hold"')

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from tests.emulators.core.account import Account
@@ -38,6 +38,7 @@ from tests.emulators.core.model import (
 )
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import deribit_shapes as shapes
+from tests.emulators.dialects.bybit_rest import number
 from tests.emulators.dialects.deribit_shapes import Json
 
 D = Decimal
@@ -60,16 +61,6 @@ CODES = {
     Reason.UNSUPPORTED: (11029, "invalid_arguments"),
     Reason.AUTH: (13009, "unauthorized"),
 }
-
-
-def number(value: object, name: str) -> Decimal:
-    try:
-        found = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        found = Decimal("NaN")
-    if not found.is_finite():
-        raise Refusal(Reason.INVALID, f"{name} invalid")
-    return found
 
 
 class Deribit:
