@@ -254,7 +254,7 @@ class WireHarness(Harness):
         self.emu.silence_private(silent)
 
     def rate_limit_next_order(self) -> None:
-        self.emu.rate_limit_next(1, path=next(iter(self.emu.dialect.order_paths)))
+        self.emu.rate_limit_next_order()
 
     def answer_next_order_late(self) -> None:
         self.emu.delay_next_order(3.0)  # the conformance config times out at 0.8 s here

@@ -61,6 +61,9 @@ class RequestLogEntry:
     error: str | None = None
 
 
+ORDERS = "<create-order>"  # a fault's path: every create-order path of the dialect
+
+
 @dataclass
 class _Fault:
     kind: str  # "http" | "rate" | "margin"
@@ -189,6 +192,11 @@ class Emulator:
         """The next `count` REST calls answer the exchange's own rate-limit error."""
         self._faults.append(_Fault("rate", count, path))
 
+    def rate_limit_next_order(self, count: int = 1) -> None:
+        """The next `count` create-orders, on whichever order path (Deribit has two), answer the
+        exchange's own rate-limit error."""
+        self._faults.append(_Fault("rate", count, ORDERS))
+
     def refuse_next_orders(self, count: int) -> None:
         """The next `count` create-orders are refused for margin; nothing is executed."""
         self._faults.append(_Fault("margin", count, None))
@@ -290,7 +298,12 @@ class Emulator:
 
     def _take_fault(self, path: str, kinds: tuple[str, ...]) -> _Fault | None:
         for fault in self._faults:
-            if fault.kind in kinds and fault.remaining > 0 and fault.path in (None, path):
+            orders = fault.path == ORDERS and path in self.dialect.order_paths
+            if (
+                fault.kind in kinds
+                and fault.remaining > 0
+                and (fault.path in (None, path) or orders)
+            ):
                 fault.remaining -= 1
                 return fault
         return None
