@@ -16,11 +16,13 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hedgekeeper import config, logs
 from hedgekeeper.config import ConfigError, Settings
 from hedgekeeper.contracts import contract_unit
-from hedgekeeper.journal import JournalLocked, JournalMismatch
+from hedgekeeper.journal import JournalError, JournalMismatch
+from hedgekeeper.journal_store import redact
 from hedgekeeper.policy.spec import PolicyError
 from hedgekeeper.venues.base import VenueError
 
@@ -90,6 +92,7 @@ def secrets_of(settings: Settings) -> list[str]:
     found = [u.get_secret_value() for u in settings.alerts.urls]
     with contextlib.suppress(OSError):
         found += settings.alerts.url_values()
+    found += [p for p in (_journal_secret(settings), urlsplit(settings.journal).password) if p]
     for venue in settings.venues.values():
         for name in ("api_key", "secret", "password"):
             try:
@@ -101,8 +104,15 @@ def secrets_of(settings: Settings) -> list[str]:
     return found
 
 
+def _journal_secret(settings: Settings) -> str | None:
+    try:
+        return settings.journal_secret()
+    except OSError:
+        return None
+
+
 def describe(settings: Settings) -> list[str]:
-    lines = [f"mode: {settings.mode}; journal: {settings.journal}"]
+    lines = [f"mode: {settings.mode}; journal: {redact(settings.journal)}"]
     for leg in settings.legs:
         sources = ", ".join(
             f"wallet at {s.venue}" if s.venue else f"{s.amount} {leg.asset} {s.label}".strip()
@@ -185,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(status(settings, args.json))
         return asyncio.run(check(settings))
-    except JournalLocked as exc:
-        print(f"hedgekeeper: {exc}", file=sys.stderr)
-        return 1
     except (JournalMismatch, PolicyError) as exc:  # a floor the leg cannot hold is config
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 2
+    except JournalError as exc:
+        print(f"hedgekeeper: {exc}", file=sys.stderr)
+        return 1
     except VenueError as exc:
         print(f"hedgekeeper: venue error: {exc}", file=sys.stderr)
         return 1
@@ -251,17 +261,26 @@ def _from_daemon(settings: Settings) -> dict[str, Any] | None:
 async def _one_shot(settings: Settings) -> dict[str, Any]:
     from hedgekeeper import guards
     from hedgekeeper.engine import LegEngine
-    from hedgekeeper.journal import Journal
+    from hedgekeeper.fleet import account_key
+    from hedgekeeper.journal import Journal, open_store
+    from hedgekeeper.journal_store import SqliteStore, is_postgres
     from hedgekeeper.metrics import Metrics
     from hedgekeeper.reconcile import reconcile
     from hedgekeeper.supervisor import build_venues
 
     venues = build_venues(settings)
-    journal = Journal(settings.journal, lock=False)
+    shared = is_postgres(settings.journal)
+    store = (
+        open_store(settings.journal, settings.journal_secret())
+        if shared
+        else SqliteStore(Path(settings.journal), lock=False)
+    )
     legs = []
     try:
         for venue in venues.values():
             await venue.open()
+        identities = {name: await venue.identity() for name, venue in venues.items()}
+        journal = Journal(store, account=account_key(settings, identities) if shared else "")
         for leg in settings.legs:
             engine = LegEngine(leg, venues, journal, Metrics())
             await engine.start(readonly=True)
@@ -283,7 +302,7 @@ async def _one_shot(settings: Settings) -> dict[str, Any]:
     finally:
         for venue in venues.values():
             await venue.close()
-        journal.close()
+        store.close()
     return {"mode": settings.mode, "source": "one-shot read", "legs": legs}
 
 

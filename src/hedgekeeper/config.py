@@ -255,6 +255,14 @@ class OpsConfig(Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 9108
 
 
+class FleetConfig(Strict):
+    """The account lease of a PostgreSQL journal: how often a standby asks for it, and how often
+    the active daemon checks that it still holds it (each bounds a failover's length)."""
+
+    lease_poll: Annotated[float, Field(gt=0, le=5)] = 0.5
+    lease_check: Annotated[float, Field(gt=0, le=5)] = 1.0
+
+
 class LogConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     json_lines: bool | None = Field(default=None, alias="json")  # None: JSON when not a tty
@@ -293,11 +301,14 @@ class Settings(BaseSettings):
     )
 
     mode: Mode = "dry-run"
-    journal: Path = Path("hedgekeeper.sqlite")
+    journal: str = "hedgekeeper.sqlite"  # a SQLite file, or postgresql://user@host:port/db
+    journal_password: SecretStr | None = None  # for a PostgreSQL journal; or PGPASSFILE
+    journal_password_file: Path | None = None
     kill_file: Path | None = None
     venues: dict[str, VenueConfig]
     legs: tuple[LegConfig, ...]
     ops: OpsConfig = OpsConfig()
+    fleet: FleetConfig = FleetConfig()
     log: LogConfig = LogConfig()
     alerts: AlertsConfig = AlertsConfig()
 
@@ -312,6 +323,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML arrives as init values; the environment comes first so it wins over the file.
         return (env_settings, init_settings)
+
+    @field_validator("journal")
+    @classmethod
+    def _journal_target(cls, journal: str) -> str:
+        if "://" in journal and not journal.startswith(("postgresql://", "postgres://")):
+            raise ValueError("give a SQLite file path or a postgresql:// URL")
+        return journal
+
+    def journal_secret(self) -> str | None:
+        """The PostgreSQL journal's password from the environment/TOML, else from its file."""
+        if self.journal_password is not None:
+            return self.journal_password.get_secret_value()
+        if self.journal_password_file is not None:
+            return self.journal_password_file.read_text().strip()
+        return None
 
     @field_validator("venues")
     @classmethod

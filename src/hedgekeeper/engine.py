@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from hedgekeeper import contracts, guards
+from hedgekeeper import contracts, guards, trespass
 from hedgekeeper.config import LegConfig
 from hedgekeeper.domain import Collateral, Decision, MarketSpec, Position, Prices, Snapshot
 from hedgekeeper.executor import Executor, Outcome
@@ -46,6 +46,8 @@ class Memory:
     expected_since: float = 0.0
     halted: str | None = None
     last_exposure: Decimal | None = None
+    last_position: Decimal | None = None  # as of the last decision, or as our fill left it
+    foreign: str | None = None  # another hedgekeeper's orders seen on the account
     exposure_confirmed: bool = False
 
     def frozen(self, killed: bool) -> guards.GuardState:
@@ -153,6 +155,7 @@ class LegEngine:
         self._settle_expected(snap)
         h = self.policy.ratio(snap, fresh=guards.stale(snap, self.leg) is None)
         decision = reconcile(snap, self.leg, h)
+        self._moved(snap, decision)
         self.last = decision
         if decision.plan:
             p = decision.plan
@@ -239,6 +242,7 @@ class LegEngine:
             self.memory.failures = 0
         if outcome.filled:
             self.memory.expected_position = snap.position.contracts + outcome.filled
+            self.memory.last_position = self.memory.expected_position
             self.memory.expected_since = self.perp.now()
             with contextlib.suppress(VenueError):
                 await self.refresh()
@@ -440,6 +444,45 @@ class LegEngine:
             await self.collect_funding()
         except VenueError as exc:
             log.warning("rest_refresh_failed", leg=self.leg.name, error=str(exc))
+            return
+        try:
+            await self.check_foreign()
+        except VenueError as exc:  # the account's order list is a check, not an input
+            log.warning("foreign_check_failed", leg=self.leg.name, error=str(exc))
+
+    async def check_foreign(self) -> None:
+        """Halt the leg when another hedgekeeper's orders are on its symbol: two daemons with
+        two journals on one account would each hedge the whole holding."""
+        assert self.market
+        since = self.perp.now() - trespass.LOOKBACK
+        ids = await self.perp.recent_client_ids(self.market.symbol, since)
+        others = trespass.foreign(ids, self.journal.prefix)
+        if not others or self.memory.foreign:
+            return
+        self.memory.foreign = (
+            f"orders of another hedgekeeper (client ids {', '.join(others[:3])}) on "
+            f"{self.market.symbol}: stop the other daemon, or give it another account"
+        )
+        self.memory.halted = f"another trader on the account: {self.memory.foreign}"
+        self.journal.event(self.perp.now(), self.leg.name, "foreign_order", self.memory.foreign)
+        log.error("foreign_order", leg=self.leg.name, client_ids=others[:10])
+
+    def _moved(self, snap: Snapshot, decision: Decision) -> None:
+        """Log (and journal) a position change no order of ours explains, with what follows."""
+        seen, now = self.memory.last_position, snap.position.contracts
+        self.memory.last_position = now
+        memory = self.memory
+        if trespass.unexplained(seen, now, memory.expected_position, memory.in_flight):
+            action = trespass.what_it_does(decision)
+            detail = f"{seen} -> {now} with no order of this daemon; it {action}"
+            self.journal.event(snap.now, self.leg.name, "position_unexplained", detail)
+            log.warning(
+                "position_unexplained",
+                leg=self.leg.name,
+                was=str(seen),
+                now=str(now),
+                action=action,
+            )
 
     async def _guarded_step(self) -> Outcome | None:
         try:

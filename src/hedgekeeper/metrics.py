@@ -27,6 +27,9 @@ LEG_STATES: tuple[str, ...] = ("starting", "live", "degraded", "halted", "stoppe
 """States every leg reports from the start, so `hedgekeeper_leg_state{state="halted"} == 1` can be
 alerted on before any leg has ever halted (an absent series is a silent alert)."""
 
+ROLES: tuple[str, ...] = ("starting", "standby", "active", "stopping")
+"""A daemon's role in its account's fleet (a lone daemon on SQLite is active)."""
+
 _NS = "hedgekeeper"
 
 
@@ -65,6 +68,11 @@ class Metrics:
         self._funding_out = counter(
             "funding_paid", "Funding paid (a positive number), in the settle coin.", ("leg",)
         )
+        self._role = Gauge(
+            "role", "1 for the daemon's role (standby: waiting for the lease).", ("role",),
+            namespace=_NS, registry=reg,
+        )  # fmt: skip
+        self.role("starting")
         self._states_seen: dict[str, set[str]] = {}
         # What the alert watcher sees (set off the decision path, once a tick).
         self._kill = Gauge(
@@ -186,6 +194,10 @@ class Metrics:
         self._alerts.labels(kind).inc()
         if open_ is not None:
             self._alert_open.labels(kind, leg or "").set(1.0 if open_ else 0.0)
+
+    def role(self, role: str) -> None:
+        for name in ROLES:
+            self._role.labels(name).set(1.0 if name == role else 0.0)
 
     def render(self) -> bytes:
         """The text exposition of every metric, for /metrics."""

@@ -427,12 +427,7 @@ class Tape:
 
     def finish(self, journal: Journal, path: Path) -> Replay:
         ex = self.exchange
-        trips: dict[str, int] = {}
-        rows = journal.db.execute(
-            "SELECT kind, COUNT(*) FROM events WHERE kind LIKE 'guard:%' GROUP BY kind"
-        ).fetchall()
-        for kind, count in rows:
-            trips[str(kind).removeprefix("guard:")] = int(count)
+        trips = journal.guard_trips()
         return Replay(
             setup=self.setup,
             coin=self.coin,

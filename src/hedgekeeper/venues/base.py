@@ -114,6 +114,11 @@ class Venue(Protocol):
 
     async def cancel(self, symbol: str, client_id: str) -> OrderReport | None: ...
 
+    async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
+        """Client ids of the account's orders on `symbol`, open or done since `since`: whoever
+        placed them (how another trader on the account is noticed)."""
+        ...
+
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         """Move coin from the spot wallet to the perp's wallet; exposure is unchanged."""
 
