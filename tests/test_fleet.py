@@ -9,8 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
+from pydantic import SecretStr
 
-from hedgekeeper.config import Settings
+from hedgekeeper.config import FleetConfig, OpsConfig, Settings
 from hedgekeeper.fleet import Role
 from hedgekeeper.journal import client_id_for
 from hedgekeeper.supervisor import Daemon
@@ -25,14 +26,12 @@ D = Decimal
 
 
 def fleet_settings(emu: Emulator, tmp_path: Path, url: str, password: str) -> Settings:
-    base = settings_for(emu, tmp_path)
-    return Settings.model_validate(
-        {
-            **base.model_dump(by_alias=True),
+    return settings_for(emu, tmp_path).model_copy(
+        update={
             "journal": url,
-            "journal_password": password,
-            "ops": {"enabled": True, "port": 0},
-            "fleet": {"lease_poll": 0.1},
+            "journal_password": SecretStr(password),
+            "ops": OpsConfig(enabled=True, port=0),
+            "fleet": FleetConfig(lease_poll=0.1),
         }
     )
 

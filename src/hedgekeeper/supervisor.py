@@ -167,26 +167,28 @@ class Daemon:
         self, journal: Journal, venues: dict[str, Venue], lease_check: float | None
     ) -> None:
         run = RunSummary(journal)
+        # Start and recover outside the task group, so their errors (a policy the leg cannot
+        # hold) reach the command as themselves; intents are fenced there anyway.
+        for engine in self.engines:
+            await engine.start()
+        self.alerts.start()
+        self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
+        for engine in self.engines:  # crash recovery before any new decision
+            for outcome in await engine.executor.recover(engine.leg.name):
+                log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
+                self.alerts.event(
+                    AlertKind.RECOVERED,
+                    engine.leg.name,
+                    f"order {outcome.client_id} settled as {outcome.state.value} "
+                    f"({outcome.filled} contracts filled) {outcome.message}".strip(),
+                    self._now(),
+                )
+            await engine.refresh()
+        self._orphans(journal)
+        run.begin()
         async with asyncio.TaskGroup() as tasks:
             if lease_check is not None:
                 tasks.create_task(fleet.keep(journal, lease_check, self.stop))
-            for engine in self.engines:
-                await engine.start()
-            self.alerts.start()
-            self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
-            for engine in self.engines:  # crash recovery before any new decision
-                for outcome in await engine.executor.recover(engine.leg.name):
-                    log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
-                    self.alerts.event(
-                        AlertKind.RECOVERED,
-                        engine.leg.name,
-                        f"order {outcome.client_id} settled as {outcome.state.value} "
-                        f"({outcome.filled} contracts filled) {outcome.message}".strip(),
-                        self._now(),
-                    )
-                await engine.refresh()
-            self._orphans(journal)
-            run.begin()
             log.info(
                 "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
             )
