@@ -126,6 +126,9 @@ class VenueConfig(Strict):
     unified: bool | None = None  # None: ask the exchange
     options: dict[str, Any] = Field(default_factory=dict)  # passed to ccxt as they are
     rest_interval: Annotated[float, Field(gt=0)] = 30.0  # seconds between REST truth reads
+    # Seconds between REST polls of what the exchange does not push (BingX: everything);
+    # None: the exchange package's default. Must be shorter than each leg's max_age_seconds.
+    poll_interval: Annotated[float, Field(gt=0)] | None = None
     sim: SimConfig | None = None
 
     @model_validator(mode="after")
@@ -367,6 +370,16 @@ class Settings(BaseSettings):
                 leg.policy, evaluation_interval(self.venues[leg.perp.venue])
             ):
                 problems.append(f"legs.{i}.policy.{why}")
+            if (
+                leg.perp.venue in self.venues
+                and (poll := self.venues[leg.perp.venue].poll_interval) is not None
+                and (poll >= leg.guards.max_age_seconds)
+            ):
+                problems.append(
+                    f"legs.{i}.guards.max_age_seconds: {leg.guards.max_age_seconds:g} s is not"
+                    f" longer than venue {leg.perp.venue!r}'s poll_interval ({poll:g} s): every"
+                    " polled reading would be stale"
+                )
             for j, source in enumerate(leg.spot):
                 if source.venue is not None and source.venue not in self.venues:
                     problems.append(f"legs.{i}.spot.{j}.venue: no venue named {source.venue!r}")

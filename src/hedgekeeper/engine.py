@@ -25,7 +25,7 @@ from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.policy.keeper import PolicyKeeper
 from hedgekeeper.reconcile import band, exposure, reconcile
-from hedgekeeper.venues.base import SpotReading, Venue, VenueError
+from hedgekeeper.venues.base import FundingUnknown, SpotReading, Venue, VenueError
 from hedgekeeper.watch import watch_forever
 
 log = structlog.get_logger("hedgekeeper.engine")
@@ -89,6 +89,7 @@ class LegEngine:
         self.why = "starting"
         self.last: Decision | None = None
         self.last_key: tuple[str, str | None, str] | None = None
+        self.funding_unknown: str | None = None  # why the exchange's funding cannot be read
         self.under_hedged = False
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
         self.stop = asyncio.Event()  # the daemon is shutting down: no new order from here on
@@ -132,7 +133,14 @@ class LegEngine:
     async def collect_funding(self) -> None:
         assert self.market
         since = self.journal.last_funding_ts(self.leg.name)
-        events = await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6)
+        if self.funding_unknown is not None:
+            return
+        try:
+            events = await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6)
+        except FundingUnknown as exc:  # reported as unknown from now on, never as zero
+            self.funding_unknown = str(exc)
+            log.warning("funding_unknown", leg=self.leg.name, reason=self.funding_unknown)
+            return
         for event in self.journal.fundings(self.leg.name, events):
             self.metrics.funding(self.leg.name, event.amount)
 
@@ -373,7 +381,11 @@ class LegEngine:
             "under_hedged": self.under_hedged,
             "halted": self.memory.halted,
             "data_age_seconds": {k: round(v, 3) for k, v in ages.items()},
-            "funding_total": str(self.journal.funding_total(self.leg.name)),
+            "funding_total": (
+                "unknown"
+                if self.funding_unknown is not None
+                else str(self.journal.funding_total(self.leg.name))
+            ),
         }
 
     def healthy(self) -> tuple[bool, str]:

@@ -62,6 +62,10 @@ class BadReply(VenueError):
     """A reply the daemon cannot vouch for (missing fields, nonsense numbers, wrong symbol)."""
 
 
+class FundingUnknown(VenueError):
+    """The exchange does not say what funding this market paid: unknown, never zero."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpotReading:
     asset: str

@@ -15,6 +15,7 @@ from hedgekeeper.venues.ccxt.quirks import Quirks
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
 
 EXCHANGES: dict[str, str] = {
+    "bingx": "hedgekeeper.venues.bingx",
     "bybit": "hedgekeeper.venues.bybit",
     "deribit": "hedgekeeper.venues.deribit",
 }

@@ -265,7 +265,7 @@ class Emulator:
         fault = self._take_fault(call.path, ("http", "rate"))  # the gateway's, before all
         if fault is not None:
             answer = self._fault_answer(fault, call)
-        elif request.path in self.dialect.order_paths:
+        elif request.method == "POST" and request.path in self.dialect.order_paths:
             answer = await self._create_order(call)
         else:
             answer = await self._rest(call)

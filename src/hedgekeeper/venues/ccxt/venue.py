@@ -374,9 +374,14 @@ class CcxtVenue:
         streams = [_Stream(s.name, _pushed(pro, s.call), s.parse, refresh[s.kind]) for s in specs]
         for kind in Stream:
             if kind not in {s.kind for s in specs}:
-                poll = _polled(self.traits.poll_seconds, refresh[kind])
+                poll = _polled(self.poll_seconds, refresh[kind])
                 streams.append(_Stream(f"{kind.value} poll", poll, _readings, refresh[kind]))
         return streams
+
+    @property
+    def poll_seconds(self) -> float:
+        """Seconds between REST polls of the readings the exchange does not push."""
+        return self.cfg.poll_interval or self.traits.poll_seconds
 
     async def watch(self, symbol: str, asset: str) -> AsyncIterator[Reading]:
         """REST snapshots first, then pushes; drops reconnect with backoff and a REST re-read."""
