@@ -96,7 +96,11 @@ class RunSummary:
                     "orders": orders,
                     "fills": fills,
                     "fee": str(fee),
-                    "funding_net": str(funding),
+                    "funding_net": (
+                        "unknown"  # the exchange does not report this market's funding
+                        if leg.get("funding_total") == "unknown"
+                        else str(funding)
+                    ),
                     "position": leg.get("position"),
                     "target": leg.get("target"),
                     "minutes": round((time.monotonic() - self.started) / 60, 1),
