@@ -39,7 +39,8 @@ def ctx(ex: FakeCcxt) -> Ctx:
 
 def position(symbol: str, amount: str, side: str = "both") -> dict[str, Any]:
     return {"symbol": symbol, "side": side, "contracts": abs(float(amount)), "leverage": 1,
-            "entryPrice": 60000, "liquidationPrice": None, "info": {"positionAmt": amount}}  # fmt: skip
+            "entryPrice": 60000, "liquidationPrice": None,
+            "info": {"positionAmt": amount}}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def balance(*rows: dict[str, str]) -> dict[str, Any]:
     return {"info": {"code": 0, "data": list(rows)}}
 
 
-async def test_collateral_is_the_wallets_equity_not_cczts_total() -> None:
+async def test_collateral_is_the_wallets_equity_not_ccxts_total() -> None:
     row = {"asset": "BTC", "balance": "2", "equity": "2.1", "availableMargin": "0.4"}
     ex = FakeCcxt(fetch_balance=balance({"asset": "USDT", "balance": "9"}, row))
     got = await QUIRKS.collateral(ctx(ex), COINM)
@@ -100,7 +101,7 @@ async def test_coin_m_orders_go_as_whole_contracts() -> None:
     ex = FakeCcxt(create_order={"id": "1"})
     request = OrderRequest("BTC/USD:BTC", Side.SELL, D(30), False, D(59000), "hk1")
     await QUIRKS.place(ctx(ex), COINM, request)
-    (method, args), = ex.calls
+    ((method, args),) = ex.calls
     assert method == "create_order" and args[3] == 30 and isinstance(args[3], int)
     assert args[5] == {"clientOrderId": "hk1", "timeInForce": "IOC"}
 
@@ -114,8 +115,10 @@ async def test_a_fraction_of_a_step_is_refused_before_sending() -> None:
 
 
 async def test_the_account_gives_coin_m_markets_a_whole_contract_step() -> None:
-    markets = {"BTC/USD:BTC": {"inverse": True, "swap": True, "precision": {"amount": None}},
-               "BTC/USDT:USDT": {"inverse": False, "swap": True, "precision": {"amount": 0.0001}}}
+    markets = {
+        "BTC/USD:BTC": {"inverse": True, "swap": True, "precision": {"amount": None}},
+        "BTC/USDT:USDT": {"inverse": False, "swap": True, "precision": {"amount": 0.0001}},
+    }
     ex = FakeCcxt()
     ex.markets = markets  # type: ignore[attr-defined]
     account = await QUIRKS.account(ex, None)
