@@ -224,11 +224,10 @@ class WireHarness(Harness):
         return [e.placed for e in self.emu.order_log if e.placed is not None]
 
     def attempts(self) -> list[Attempt]:
-        paths = self.emu.dialect.order_paths
         return [
             Attempt(str(self.emu.dialect.summary(r.params).client_id), r.received)
             for r in self.emu.requests
-            if r.method == "POST" and r.path in paths  # a lookup may share the path (Binance)
+            if self.emu.is_create(r.method, r.path)
         ]
 
     def executed(self) -> dict[str, Decimal]:

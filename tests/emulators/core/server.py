@@ -248,6 +248,12 @@ class Emulator:
     def private_connections(self) -> int:
         return sum(1 for c in self.conns if c.private)
 
+    def is_create(self, method: str, path: str) -> bool:
+        """A create-order request: to an order path, by one of the dialect's `order_methods`
+        when it names them (BingX cancels and looks up by DELETE and GET on the create path)."""
+        methods = getattr(self.dialect, "order_methods", None)
+        return path in self.dialect.order_paths and (methods is None or method in methods)
+
     # -- REST ---------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -265,7 +271,7 @@ class Emulator:
         fault = self._take_fault(call.path, ("http", "rate"))  # the gateway's, before all
         if fault is not None:
             answer = self._fault_answer(fault, call)
-        elif request.method == "POST" and request.path in self.dialect.order_paths:
+        elif self.is_create(request.method, request.path):
             answer = await self._create_order(call)
         else:
             answer = await self._rest(call)

@@ -71,6 +71,7 @@ def flag(value: object) -> bool:
 
 class Bingx:
     exchange = "bingx"
+    order_methods = frozenset({"POST"})  # DELETE cancels and GET looks up on the same path
     wallet_paths = frozenset(
         {"/openApi/spot/v1/account/balance", f"{SWAP}/v3/user/balance", f"{CSWAP}/user/balance"}
     )
