@@ -382,6 +382,10 @@ async def _reach(settings: Settings) -> int:
             feeds = getattr(perp, "feeds", None)  # exchanges with streams say which are polled
             if feeds is not None:
                 print(f"{leg.name}: {feeds()}")
+            refusal = getattr(perp, "trading_refusal", None)  # a key the exchange will refuse
+            if refusal is not None and (why := await refusal(leg.perp.symbol)):
+                print(f"{leg.name}: trading refused: {why}")
+                return _failed(f"{leg.name}: the exchange will not take this key's orders")
     finally:
         for venue in venues.values():
             await venue.close()

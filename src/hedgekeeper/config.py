@@ -129,6 +129,9 @@ class VenueConfig(Strict):
     # Seconds between REST polls of what the exchange does not push (BingX: everything);
     # None: the exchange package's default. Must be shorter than each leg's max_age_seconds.
     poll_interval: Annotated[float, Field(gt=0)] | None = None
+    # Consent to one order that cannot fill (far from the mark, cancelled at once), sent in
+    # testnet or live mode to learn whether the key may trade (MEXC refuses most keys futures).
+    probe_orders: bool = False
     sim: SimConfig | None = None
 
     @model_validator(mode="after")

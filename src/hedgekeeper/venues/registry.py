@@ -17,6 +17,7 @@ from hedgekeeper.venues.ccxt.venue import CcxtVenue
 EXCHANGES: dict[str, str] = {
     "bingx": "hedgekeeper.venues.bingx",
     "bybit": "hedgekeeper.venues.bybit",
+    "mexc": "hedgekeeper.venues.mexc",
     "deribit": "hedgekeeper.venues.deribit",
 }
 

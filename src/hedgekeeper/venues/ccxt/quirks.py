@@ -49,6 +49,7 @@ class Ctx:
     traits: Traits
     now: Callable[[], float]
     markets: Mapping[str, MarketSpec] = field(default_factory=dict)
+    probe: bool = False  # the user consents to a probe order (testnet or live only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,11 @@ class Quirks:
     async def funding(self, ctx: Ctx, market: MarketSpec, since: float) -> list[FundingEvent]:
         raw = await ctx.ex.fetch_funding_history(market.symbol, int(since * 1000))
         return parse.parse_funding(raw, market.symbol, ctx.traits.funding_sign)
+
+    async def trading(self, ctx: Ctx, market: MarketSpec) -> str | None:
+        """Why this key may not trade `market` (None: it may). Asked once per venue and market,
+        before settings are changed and before the first order; a reason refuses both."""
+        return None
 
     # -- orders --------------------------------------------------------------------------------
 

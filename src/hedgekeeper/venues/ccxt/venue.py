@@ -94,6 +94,7 @@ class CcxtVenue:
         self._spot: Exchange | None = None  # a second client for the spot wallet, if the traits say
         self._pro: Exchange | None = None
         self._specs: dict[str, MarketSpec] = {}
+        self._refusals: dict[str, str | None] = {}  # symbol -> why the key may not trade it
         self._secrets: tuple[str, ...] = ()
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -166,7 +167,9 @@ class CcxtVenue:
         rest = self.exchange
         spot = rest if self._spot is None else self._spot
         markets = MappingProxyType(self._specs)
-        return Ctx(rest if ex is None else ex, spot, self.account, self.traits, self.now, markets)
+        probe = self.cfg.probe_orders and self.mode != "dry-run"
+        ex = rest if ex is None else ex
+        return Ctx(ex, spot, self.account, self.traits, self.now, markets, probe)
 
     async def read(self, call: Callable[[], Awaitable[T]]) -> T:
         """A read with retries on VenueUnavailable (5xx, timeouts, rate limits)."""
@@ -232,9 +235,20 @@ class CcxtVenue:
         market = await self.market(symbol)
         return await self.read(lambda: self.quirks.settings(self.ctx(), market))
 
+    async def trading_refusal(self, symbol: str) -> str | None:
+        """Why the exchange will not take this key's orders on `symbol` (None: it will), asked
+        of the exchange's package once (a probe order, where it needs one, goes out once)."""
+        if symbol not in self._refusals:
+            market = await self.market(symbol)
+            why = await self.write(lambda: self.quirks.trading(self.ctx(), market))
+            self._refusals[symbol] = None if why is None else f"{self.name}: {why}"
+        return self._refusals[symbol]
+
     async def ensure_settings(
         self, symbol: str, leverage: Decimal, margin_mode: str
     ) -> AccountSettings:
+        if why := await self.trading_refusal(symbol):
+            raise VenueError(f"{why}; refusing to trade {symbol}")
         market = await self.market(symbol)
         await self.write(
             lambda: self.quirks.ensure_settings(self.ctx(), market, leverage, margin_mode)
@@ -270,6 +284,8 @@ class CcxtVenue:
             raise OrderRejected(f"{self.name}: dry-run never sends orders")
         market = await self.market(request.symbol)
         self._check_client_id(request.client_id)
+        if why := await self.trading_refusal(request.symbol):
+            raise OrderRejected(f"{why}; not sent")
         try:
             reply = await self.quirks.place(self.ctx(), market, request)
         except Exception as exc:
@@ -333,7 +349,7 @@ class CcxtVenue:
         polled = [k.value for k in Stream if k not in self.traits.streams]
         line = f"streams {', '.join(pushed) or 'none'}"
         if polled:
-            seconds = format(Decimal(str(self.traits.poll_seconds)).normalize(), "f")
+            seconds = format(Decimal(str(self.poll_seconds)).normalize(), "f")
             line += f"; polled over REST every {seconds} s: {', '.join(polled)}"
         return line
 
