@@ -72,6 +72,7 @@ class Deribit:
     def __init__(self, margin_model: str = "cross_sm", user_id: int = 148510) -> None:
         self.margin_model = margin_model
         self.user_id = user_id
+        self.refuse_subscriptions = False  # answer every subscribe with an error reply
         self.started = time.time()
 
     def bind(self, emu: Emulator) -> None:
@@ -282,6 +283,8 @@ class Deribit:
             if any(c.startswith("user.") for c in channels) and not conn.authed:
                 return [{**base, "error": {"code": 13778, "message": "raw_subscriptions_not_"
                                            "available_for_unauthorized"}}]  # fmt: skip
+            if self.refuse_subscriptions:  # ccxt.pro raises it in its loop; the watch hangs
+                return [{**base, "error": {"code": 11050, "message": "bad_request"}}]
             conn.topics.update(channels)
             return [{**base, "result": channels}, *self._snapshots(channels)]
         if method in ("public/unsubscribe", "private/unsubscribe"):

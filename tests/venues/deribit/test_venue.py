@@ -189,13 +189,20 @@ async def test_the_portfolio_push_carries_collateral_and_the_coin(
     await readings.aclose()
 
 
-async def test_a_silent_websocket_falls_back_to_rest(
-    emu: Emulator, venue: CcxtVenue, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fault", ["silent", "error reply"])
+async def test_a_watch_that_never_resolves_falls_back_to_rest(
+    emu: Emulator, venue: CcxtVenue, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
-    """An error reply leaves ccxt.pro's watch pending for ever: the guard reads REST instead."""
+    """A silent socket, or an error reply (ccxt.pro raises it in its receive loop and the pending
+    watch never resolves): the guard reads the account over REST instead."""
     monkeypatch.setattr(quirks, "WATCH_GUARD", 0.2)
-    emu.silence_private()
-    emu.silence_public()
+    if fault == "silent":
+        emu.silence_private()
+        emu.silence_public()
+    else:
+        dialect = emu.dialect
+        assert isinstance(dialect, deribit.Deribit)
+        dialect.refuse_subscriptions = True
     readings = venue.watch(INVERSE, "BTC")
     async with asyncio.timeout(10):
         async for _ in readings:
