@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hedgekeeper.domain import OrderState
-from hedgekeeper.journal import Journal
+from hedgekeeper.journal import Journal, client_id_for
 from tests.emulators.core.account import Account
 from tests.emulators.core.model import OrderSpec
 from tests.emulators.core.server import Emulator, OrderLogEntry
@@ -43,11 +43,24 @@ def on_target(line: dict[str, Any]) -> bool:
     )
 
 
-def seed_lookalikes(emu: Emulator, prefix: str, ids: range) -> None:
-    """Cancelled orders (no fill, no margin) whose labels share a prefix with our ids."""
+def upcoming(journal: Path, epochs: int, rows: int) -> list[str]:
+    """The client ids the journal may use next: its current lease epoch (and the following ones,
+    as each daemon start takes a new one) and its next intent row ids."""
+    db = sqlite3.connect(journal)
+    try:
+        [(prefix, epoch)] = db.execute("SELECT prefix, epoch FROM accounts").fetchall()
+        [(last,)] = db.execute("SELECT COALESCE(MAX(id), 0) FROM intents").fetchall()
+    finally:
+        db.close()
+    return [client_id_for(prefix, e, n) for e in range(epoch, epoch + epochs)
+            for n in range(last + 1, last + 1 + rows)]  # fmt: skip
+
+
+def seed_lookalikes(emu: Emulator, ids: list[str]) -> None:
+    """Cancelled orders (no fill, no margin) whose labels share a prefix with `ids`, or are one of
+    them on the other perp (the lookup by currency BTC returns both perps' orders)."""
     account = emu.account
-    for n in ids:
-        ours = f"hk{prefix}{n:010d}"
+    for ours in ids:
         for label, instrument in ((f"{ours}0", deribit.INVERSE), (ours[:-1], deribit.INVERSE),
                                   (ours, deribit.LINEAR)):  # fmt: skip
             order = account.place(
@@ -98,11 +111,8 @@ async def test_label_recovery_survives_20_sigkills(tmp_path: Path) -> None:
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDC": Decimal(500)})
     async with deribit.emulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
-        opened = Journal(journal)
-        prefix = opened.prefix
-        opened.close()
-        seed_lookalikes(emu, prefix, range(1, KILLS * 3 + 10))
-        seeded = len(emu.account.orders)
+        Journal(journal).close()
+        seed_lookalikes(emu, upcoming(journal, 2, 10))  # for the opening hedge's orders
         path = tmp_path / "hk.toml"
         path.write_text(config_text(journal, [("btc", "dx", emu)], "hedge_ratio = 1"))
         running = await start(path, tmp_path)
@@ -111,6 +121,7 @@ async def test_label_recovery_survives_20_sigkills(tmp_path: Path) -> None:
                 await running.wait_for(on_target, await running.wait_for(is_event("daemon_ready")))
             for cycle in range(KILLS):
                 kind = ("arrival", "answered")[cycle % 2]
+                seed_lookalikes(emu, upcoming(journal, 1, 2))  # the daemon holds its epoch
                 base = len(emu.order_log)
                 arm(kind, emu, running)
                 async with asyncio.timeout(WAIT):
@@ -131,6 +142,7 @@ async def test_label_recovery_survives_20_sigkills(tmp_path: Path) -> None:
             assert await running.proc.wait() == 0, running.log()
         finally:
             await reap(running)
-        assert len(emu.account.orders) - seeded == len(emu.order_log)
+        ours = [o for o in emu.account.orders.values() if o.status != "cancelled"]
+        assert len(ours) == len(emu.order_log)  # every order the daemon placed, and only those
         check_books(emu, journal)
         assert emu.account.positions["BTC-PERPETUAL"].size < 0
