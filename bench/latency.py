@@ -129,6 +129,18 @@ async def settled(http: aiohttp.ClientSession, port: int, emu: Emulator) -> None
             await asyncio.sleep(0.01)
 
 
+async def one_event(emu: Emulator, deposit: bool, amount: Decimal) -> float:
+    """A deposit (or withdrawal) of `amount` BTC; returns ms until the order request arrived."""
+    n = len(emu.order_log)
+    started = time.monotonic()
+    if deposit:
+        await emu.deposit("BTC", amount)
+    else:
+        await emu.withdraw("BTC", amount)
+    await emu.wait_for_orders(n + 1, timeout=10)
+    return (emu.order_log[n].received - started) * 1000
+
+
 def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
@@ -174,15 +186,9 @@ async def bench(case: str, events: int, gap: float, throttle: bool) -> int:
             amount = (holding * Decimal("0.3")).quantize(Decimal("0.0001")) if large else SMALL
             for i in range(events * 2 if large else events):
                 await asyncio.sleep(gap)
-                n = len(emu.order_log)
-                started = time.monotonic()
-                if i % 2 == 0:
-                    await emu.deposit("BTC", amount)
-                else:
-                    await emu.withdraw("BTC", amount)
-                await emu.wait_for_orders(n + 1, timeout=10)
+                latency = await one_event(emu, i % 2 == 0, amount)
                 if not large or i % 2 == 0:
-                    latencies.append((emu.order_log[n].received - started) * 1000)
+                    latencies.append(latency)
                 await settled(http, daemon.port, emu)
             memory = daemon.memory_kib()
             confirmed = daemon.count("exposure_confirmed") - glitches_before

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT = 30.0  # seconds: a daemon that needs longer than this has hung, and the run fails
 
 CONFIG = """
-mode = "testnet"
+mode = "{mode}"
 journal = "{journal}"
 [ops]
 enabled = false
@@ -50,11 +50,15 @@ spot = [{{ venue = "{venue}" }}]
 
 
 def config_text(
-    journal: Path, legs: list[tuple[str, str, Emulator]], more: str, symbol: str = "BTC/USD:BTC"
+    journal: Path,
+    legs: list[tuple[str, str, Emulator]],
+    more: str,
+    symbol: str = "BTC/USD:BTC",
+    mode: str = "testnet",
 ) -> str:
     """A testnet config with one leg per (leg name, venue name, emulator), each leg's table
     ending with the lines `more` (its hedge ratio, at least)."""
-    text = CONFIG.format(journal=journal)
+    text = CONFIG.format(journal=journal, mode=mode)
     for leg, venue, emu in legs:
         text += LEG.format(
             leg=leg, venue=venue, exchange=emu.dialect.exchange, key=emu.api_key,

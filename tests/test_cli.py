@@ -89,7 +89,7 @@ def test_the_demo_starts_clean_and_journals_funding_on_every_run(tmp_path: Path)
         db = sqlite3.connect(journal)
         try:
             assert db.execute("SELECT COUNT(*) FROM funding").fetchone()[0] > 0, err
-            prefixes.append(db.execute("SELECT value FROM meta WHERE key='prefix'").fetchone())
+            prefixes.append(db.execute("SELECT prefix FROM accounts").fetchone())
         finally:
             db.close()
     assert prefixes[0] != prefixes[1]  # a new journal, not the old one continued

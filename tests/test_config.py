@@ -94,6 +94,11 @@ BAD = {
     "not toml": ("this is = not [toml", "not valid TOML"),
     "no legs": (GOOD[: GOOD.index("[[legs]]")], "legs"),
     "leverage above one": (GOOD + "leverage = 3\n", "legs.0.leverage"),
+    "polled slower than the staleness limit": (
+        GOOD.replace('exchange = "sim"', 'exchange = "sim"\npoll_interval = 120')
+        + "[legs.guards]\nmax_age_seconds = 60\n",
+        "legs.0.guards.max_age_seconds: 60 s is not longer than venue 'sim''s poll_interval",
+    ),
 }
 
 

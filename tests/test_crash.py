@@ -161,19 +161,25 @@ def final_plan(emu: Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal
     return p.target, band(p.target, mark, leg, BTCUSD), p.position
 
 
+INTENTS = "SELECT client_id, state FROM intents"
+FILLS = "SELECT i.client_id, f.contracts FROM fills f JOIN intents i ON i.id = f.intent_id"
+
+
 def check_books(emu: Emulator, journal: Path, leg: LegConfig) -> None:
-    assert emu.duplicate_client_ids() == []
     db = sqlite3.connect(journal)
     try:
-        intents = dict(db.execute("SELECT client_id, state FROM intents").fetchall())
-        fills = {
-            client_id: Decimal(contracts)
-            for client_id, contracts in db.execute(
-                "SELECT i.client_id, f.contracts FROM fills f JOIN intents i ON i.id = f.intent_id"
-            ).fetchall()
-        }
+        intents = dict(db.execute(INTENTS).fetchall())
+        fills = {c: Decimal(contracts) for c, contracts in db.execute(FILLS).fetchall()}
     finally:
         db.close()
+    check_records(emu, intents, fills, leg)
+
+
+def check_records(
+    emu: Emulator, intents: dict[str, str], fills: dict[str, Decimal], leg: LegConfig
+) -> None:
+    """The journal's intents (client id -> state) and fills agree with the exchange."""
+    assert emu.duplicate_client_ids() == []
     sent = [str(e.params.get("orderLinkId")) for e in emu.order_log]
     assert [link for link in sent if link not in intents] == []  # no order without its intent
     assert {c: s for c, s in intents.items() if s not in FINAL} == {}  # all settled

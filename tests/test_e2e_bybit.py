@@ -291,8 +291,9 @@ async def test_a_silent_private_stream_is_covered_by_rest(emu: Emulator, tmp_pat
 # ---- the installed command -------------------------------------------------------------------
 
 
-def env_for(emu: Emulator, tmp_path: Path) -> dict[str, str]:
-    prefix = "HEDGEKEEPER_VENUES__BYBIT__"
+def env_for(emu: Emulator, tmp_path: Path, venue: str = "bybit") -> dict[str, str]:
+    """The environment pointing the shipped example's venue `venue` at `emu`."""
+    prefix = f"HEDGEKEEPER_VENUES__{venue.upper()}__"
     return {
         **os.environ,
         f"{prefix}URLS__REST": emu.rest_url,

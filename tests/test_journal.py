@@ -1,74 +1,157 @@
-"""The journal: intents before orders, client ids from row ids, the instance lock."""
+"""The journal on SQLite and on PostgreSQL: intents before orders, client ids from row ids and
+lease epochs, the same records on both, the SQLite file lock, and schema versions."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from hedgekeeper.domain import AccountIdentity, Intent, OrderReport, OrderState, Side
-from hedgekeeper.journal import Journal, JournalLocked, JournalMismatch
+from hedgekeeper.domain import AccountIdentity, FundingEvent, Intent, OrderReport, OrderState, Side
+from hedgekeeper.journal import Journal, JournalLocked, JournalMismatch, client_id_for, prefix_of
+from hedgekeeper.journal_pg import PostgresStore
+from hedgekeeper.journal_schema import LATEST
+from hedgekeeper.journal_store import SchemaTooNew
+from tests.postgres import PgServer, pg, pg_url
 
+__all__ = ["pg", "pg_url"]  # fixtures
 D = Decimal
+Opener = Callable[[], Journal]
 
 
 def intent(side: Side = Side.SELL, contracts: str = "100") -> Intent:
     return Intent("btc", "BTC/USD:BTC", side, D(contracts), side is Side.BUY, None, "test")
 
 
-def test_client_ids_derive_from_the_row_and_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
-    journal = Journal(path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the journal of one account as a daemon does: locked (SQLite) or leased (PG)."""
+    opened: list[Journal] = []
+
+    def sqlite() -> Journal:
+        opened.append(Journal(tmp_path / "j.sqlite"))
+        return opened[-1]
+
+    def postgresql() -> Journal:
+        server: PgServer = request.getfixturevalue("pg")
+        url = request.getfixturevalue("pg_url")
+        journal = Journal(PostgresStore(url, server.password), account="bybit:1001")
+        assert journal.take_lease() is not None
+        opened.append(journal)
+        return journal
+
+    yield sqlite if request.param == "sqlite" else postgresql
+    for journal in opened:
+        journal.close()
+
+
+def test_client_ids_derive_from_the_row_and_the_epoch_and_survive_reopening(
+    opener: Opener,
+) -> None:
+    journal = opener()
     first = journal.open_intent(intent(), 1.0, "ex")
-    assert first.client_id == f"hk{journal.prefix}{first.id:010d}"
+    assert first.client_id == f"hk{journal.prefix}{journal.epoch:04d}{first.id:010d}"
     assert first.client_id.isalnum() and len(first.client_id) <= 32  # okx's clOrdId limit
+    assert prefix_of(first.client_id) == journal.prefix
     journal.close()
-    again = Journal(path)
+    again = opener()
+    assert again.epoch == (journal.epoch or 0) + 1  # a new holder of the account's lease
     second = again.open_intent(intent(), 2.0, "ex")
     assert second.id == first.id + 1 and second.client_id.startswith(f"hk{journal.prefix}")
     assert [o.client_id for o in again.unfinished()] == [first.client_id, second.client_id]
-    again.close()
 
 
-def test_two_journals_never_share_client_ids(tmp_path: Path) -> None:
-    a, b = Journal(tmp_path / "a.sqlite"), Journal(tmp_path / "b.sqlite")
-    assert a.open_intent(intent(), 1, "ex").client_id != b.open_intent(intent(), 1, "ex").client_id
-
-
-def test_a_final_report_closes_the_intent_and_books_a_signed_fill(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+def test_a_final_report_closes_the_intent_and_books_a_signed_fill(opener: Opener) -> None:
+    journal = opener()
     sell = journal.open_intent(intent(Side.SELL, "100"), 1, "ex")
     buy = journal.open_intent(intent(Side.BUY, "40"), 2, "ex")
     filled = OrderReport(sell.client_id, OrderState.FILLED, D(100), D(65000), D("0.0001"), 3)
     assert journal.record(sell, filled) == D(-100)
     part = OrderReport(buy.client_id, OrderState.PARTIAL, D(30), D(64000), D(0), 4)
     assert journal.record(buy, part) == D(30)
+    assert journal.record(buy, part) == D(30)  # a repeated final report books no second fill
     assert journal.filled_position("btc") == D(-70)
     assert journal.unfinished() == []
-    assert journal.count("orders") == 2 and journal.count("fills") == 2
+    assert journal.count("orders") == 3 and journal.count("fills") == 2
 
 
-def test_an_open_report_books_no_fill(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+def test_an_open_report_books_no_fill(opener: Opener) -> None:
+    journal = opener()
     sell = journal.open_intent(intent(), 1, "ex")
     report = OrderReport(sell.client_id, OrderState.OPEN, D(0), None, D(0), 2)
     assert journal.record(sell, report) == 0
     assert [o.state for o in journal.unfinished()] == [OrderState.OPEN]
+    journal.mark(sell, OrderState.UNKNOWN, 3)
+    assert [o.state for o in journal.unfinished()] == [OrderState.UNKNOWN]
 
 
-def test_funding_is_recorded_once(tmp_path: Path) -> None:
-    from hedgekeeper.domain import FundingEvent
-
-    journal = Journal(tmp_path / "j.sqlite")
+def test_funding_is_recorded_once(opener: Opener) -> None:
+    journal = opener()
     event = FundingEvent("BTC/USD:BTC", D("0.0001"), 100.0, D("0.0001"))
+    later = FundingEvent("BTC/USD:BTC", D("-0.00003"), 200.0, None)
     assert journal.funding("btc", event) is True
     assert journal.funding("btc", event) is False
-    assert journal.funding_total("btc") == D("0.0001")
-    assert journal.last_funding_ts("btc") == 100.0
+    assert journal.fundings("btc", [event, later]) == [later]
+    assert journal.funding_total("btc") == D("0.00007")
+    assert journal.last_funding_ts("btc") == 200.0
+    assert journal.last_funding_ts("eth") is None
+
+
+def test_decisions_transfers_and_events_are_counted(opener: Opener) -> None:
+    journal = opener()
+    journal.decision(1.0, "btc", "hold", "on target", None, None)
+    journal.transfer(2.0, "btc", "BTC", D("0.1"), "done", "spot -> derivatives")
+    journal.event(3.0, "btc", "halted", "why")
+    assert [journal.count(t) for t in ("decisions", "transfers", "events")] == [1, 1, 1]
+
+
+def test_unfinished_intents_by_leg_and_venue_and_older_journals(opener: Opener) -> None:
+    journal = opener()
+    at_a = journal.open_intent(intent(), 1, "a")
+    at_b = journal.open_intent(intent(), 2, "b")
+    # An intent written before intents recorded their venue: its leg's executor still asks.
+    journal.store.query("UPDATE intents SET venue=NULL WHERE id=?", (at_b.id,))
+    journal.close()
+    again = opener()
+    assert [o.client_id for o in again.unfinished("btc", "a")] == [at_a.client_id, at_b.client_id]
+    assert [o.client_id for o in again.unfinished("btc", "c")] == [at_b.client_id]
+    assert again.unfinished("eth", "a") == []
+    assert [(o.venue) for o in again.unfinished()] == ["a", None]
+
+
+def test_unknown_table_is_refused(opener: Opener) -> None:
+    with pytest.raises(ValueError, match="no journal table"):
+        opener().count("intents; DROP TABLE intents")
+
+
+def test_a_journal_newer_than_the_code_is_refused(opener: Opener) -> None:
+    journal = opener()
+    journal.store.query(
+        "INSERT INTO schema_version (version, applied, why) VALUES (?,?,?)",
+        (LATEST + 1, 0.0, "from the future"),
+    )
+    journal.close()
+    with pytest.raises(SchemaTooNew, match=rf"schema version {LATEST + 1}, newer than this"):
+        opener()
+
+
+def test_client_id_prefixes_tell_our_orders_from_anyone_elses() -> None:
+    assert prefix_of(client_id_for("a1b2c3", 7, 42)) == "a1b2c3"
+    assert prefix_of("hka1b2c30000000042") == "a1b2c3"  # made before lease epochs
+    assert prefix_of("web-order-1") is None and prefix_of("hk1") is None
+
+
+# ---- SQLite: the file lock, and journals made before schema versions ------------------------
+
+
+def test_two_journals_never_share_client_ids(tmp_path: Path) -> None:
+    a, b = Journal(tmp_path / "a.sqlite"), Journal(tmp_path / "b.sqlite")
+    assert a.open_intent(intent(), 1, "ex").client_id != b.open_intent(intent(), 1, "ex").client_id
 
 
 def test_a_second_journal_on_the_same_file_is_refused_naming_the_lock(tmp_path: Path) -> None:
@@ -95,24 +178,46 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
     holder.close()
 
 
-def test_unknown_table_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no journal table"):
-        Journal(tmp_path / "j.sqlite").count("intents; DROP TABLE intents")
+LEGACY = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE intents (
+  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, symbol TEXT NOT NULL,
+  side TEXT NOT NULL, contracts TEXT NOT NULL, reduce_only INTEGER NOT NULL, limit_price TEXT,
+  client_id TEXT UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE fills (
+  id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL UNIQUE REFERENCES intents(id),
+  ts REAL NOT NULL, leg TEXT NOT NULL, contracts TEXT NOT NULL, price TEXT, fee TEXT NOT NULL);
+CREATE TABLE funding (
+  id INTEGER PRIMARY KEY, leg TEXT NOT NULL, symbol TEXT NOT NULL, ts REAL NOT NULL,
+  amount TEXT NOT NULL, rate TEXT, UNIQUE (leg, symbol, ts));
+INSERT INTO meta VALUES ('prefix', 'abc123');
+INSERT INTO intents VALUES (1, 1.0, 'btc', 'BTC/USD:BTC', 'sell', '5', 0, NULL,
+  'hkabc1230000000001', 'unknown', 'opening', 1.0);
+INSERT INTO intents VALUES (2, 2.0, 'btc', 'BTC/USD:BTC', 'sell', '7', 0, NULL,
+  'hkabc1230000000002', 'filled', 'more', 2.0);
+INSERT INTO fills VALUES (1, 2, 2.0, 'btc', '-7', '60000', '0');
+INSERT INTO funding VALUES (1, 'btc', 'BTC/USD:BTC', 50.0, '0.01', NULL);
+"""
 
 
-def test_unfinished_intents_by_leg_and_venue_and_older_journals(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
+def test_a_journal_made_before_schema_versions_is_migrated_keeping_its_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(LEGACY)
+    db.close()
     journal = Journal(path)
-    at_a = journal.open_intent(intent(), 1, "a")
-    at_b = journal.open_intent(intent(), 2, "b")
-    # An intent written before intents recorded their venue: its leg's executor still asks.
-    journal.db.execute("UPDATE intents SET venue=NULL WHERE id=?", (at_b.id,))
+    assert journal.prefix == "abc123"  # its orders at the exchange are still recognised as ours
+    assert [(o.client_id, o.state, o.venue) for o in journal.unfinished("btc", "bybit")] == [
+        ("hkabc1230000000001", OrderState.UNKNOWN, None)  # made before intents had a venue
+    ]
+    assert journal.filled_position("btc") == D(-7) and journal.funding_total("btc") == D("0.01")
+    assert journal.open_intent(intent(), 3, "ex").id == 3
+    versions = journal.store.query("SELECT version FROM schema_version ORDER BY version")
+    assert [v for (v,) in versions] == list(range(1, LATEST + 1))
     journal.close()
-    again = Journal(path)
-    assert [o.client_id for o in again.unfinished("btc", "a")] == [at_a.client_id, at_b.client_id]
-    assert [o.client_id for o in again.unfinished("btc", "c")] == [at_b.client_id]
-    assert again.unfinished("eth", "a") == []
-    assert [(o.venue) for o in again.unfinished()] == ["a", None]
+    Journal(path).close()  # already at the latest version: nothing to apply twice
 
 
 def test_a_journal_from_before_the_venue_column_opens_and_keeps_its_intents(
@@ -137,14 +242,14 @@ def test_a_journal_from_before_the_venue_column_opens_and_keeps_its_intents(
     assert (old.client_id, old.venue) == ("hkold0000000001", None)
 
 
-def test_a_journal_belongs_to_the_accounts_of_its_first_run(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
+def test_a_journal_belongs_to_the_accounts_of_its_first_run(opener: Opener) -> None:
     bybit, sim = AccountIdentity("bybit", "5501"), AccountIdentity("sim", "run 1")
-    journal = Journal(path)
+    journal = opener()
+    path = journal.path
     journal.claim({"main": bybit})
     journal.claim({"main": bybit, "demo": sim})  # the same account again; a venue added
     journal.close()
-    again = Journal(path)
+    again = opener()
     assert again.identity() == {"main": bybit, "demo": sim}
     with pytest.raises(JournalMismatch) as refused:
         again.claim({"main": AccountIdentity("bybit", "7777"), "demo": sim})
@@ -173,7 +278,7 @@ def test_reports_skip_the_fsync_that_an_intent_keeps(tmp_path: Path) -> None:
     (an intent's) runs with FULL again, and its WAL fsync covers the reports written before it."""
     journal = Journal(tmp_path / "j.sqlite")
     seen: list[str] = []
-    journal.db.set_trace_callback(seen.append)
+    journal.store.db.set_trace_callback(seen.append)
     journal.decision(1.0, "btc", "trade", "sell", None, None)
     journal.event(2.0, "btc", "guard:glitch", "jump")
     assert [s for s in seen if s.startswith(("PRAGMA", "INSERT"))] == [
@@ -181,7 +286,7 @@ def test_reports_skip_the_fsync_that_an_intent_keeps(tmp_path: Path) -> None:
         "PRAGMA synchronous=NORMAL", seen[4], "PRAGMA synchronous=FULL",
     ]  # fmt: skip
     assert seen[1].startswith("INSERT INTO decisions") and seen[4].startswith("INSERT INTO events")
-    assert journal.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for the intent
+    assert journal.store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for the intent
     other = sqlite3.connect(tmp_path / "j.sqlite")  # committed: visible to another reader
     assert other.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
     other.close()

@@ -109,6 +109,7 @@ class Alerting:
         self.dropped = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hedgekeeper-alerts")
         self._worker: asyncio.Task[None] | None = None
+        self._foreign: dict[str, str] = {}  # the foreign orders each leg was alerted for
 
     # ---- raising ------------------------------------------------------------------------------
 
@@ -206,6 +207,10 @@ class Alerting:
     def _leg(self, engine: LegLike) -> None:
         name, now = engine.leg.name, engine.perp.now()
         self.observe(AlertKind.DEGRADED, name, engine.state == "degraded", str(engine.why), now)
+        foreign = engine.memory.foreign
+        if foreign and self._foreign.get(name) != foreign:
+            self._foreign[name] = foreign
+            self.event(AlertKind.FOREIGN_ORDER, name, foreign, now)
         halted = engine.memory.halted
         self.observe(AlertKind.HALTED, name, halted is not None, str(halted or ""), now)
         under, under_why = self._under_hedged(engine)
@@ -248,10 +253,7 @@ class Alerting:
 
     @staticmethod
     def _funding_paid(engine: LegLike) -> Decimal:
-        row = engine.journal.db.execute(
-            "SELECT amount, rate FROM funding WHERE leg=? ORDER BY ts DESC LIMIT 1",
-            (engine.leg.name,),
-        ).fetchone()
-        if row is None or row[1] is None or Decimal(row[0]) >= 0:
+        last = engine.journal.last_funding(engine.leg.name)
+        if last is None or last[1] is None or last[0] >= 0:
             return Decimal(0)
-        return abs(Decimal(row[1]))
+        return Decimal(abs(last[1]))

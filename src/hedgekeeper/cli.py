@@ -16,11 +16,14 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hedgekeeper import config, logs
 from hedgekeeper.config import ConfigError, Settings
 from hedgekeeper.contracts import contract_unit
-from hedgekeeper.journal import JournalLocked, JournalMismatch
+from hedgekeeper.journal import JournalError, JournalMismatch
+from hedgekeeper.journal_store import redact
+from hedgekeeper.policy.spec import PolicyError
 from hedgekeeper.venues.base import VenueError
 
 DEFAULT_NOTE = (
@@ -69,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--out", type=Path, help="directory for the report, plots, journal")
     simulate.add_argument("--json", action="store_true")
+    simulate.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="SPEC",
+        help="replay each policy, e.g. constant:1 cppi:floor_pct=0.8,multiplier=3 "
+        "tipp:floor_pct=0.8,multiplier=4,lock_in=0.8 put:strike_pct=0.9,horizon_days=30",
+    )
     alert_test = sub.add_parser("alert-test", help="send one test alert to every alert URL")
     for command in (run, status, check, simulate, alert_test):
         command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
@@ -82,6 +92,7 @@ def secrets_of(settings: Settings) -> list[str]:
     found = [u.get_secret_value() for u in settings.alerts.urls]
     with contextlib.suppress(OSError):
         found += settings.alerts.url_values()
+    found += [p for p in (_journal_secret(settings), urlsplit(settings.journal).password) if p]
     for venue in settings.venues.values():
         for name in ("api_key", "secret", "password"):
             try:
@@ -93,15 +104,22 @@ def secrets_of(settings: Settings) -> list[str]:
     return found
 
 
+def _journal_secret(settings: Settings) -> str | None:
+    try:
+        return settings.journal_secret()
+    except OSError:
+        return None
+
+
 def describe(settings: Settings) -> list[str]:
-    lines = [f"mode: {settings.mode}; journal: {settings.journal}"]
+    lines = [f"mode: {settings.mode}; journal: {redact(settings.journal)}"]
     for leg in settings.legs:
         sources = ", ".join(
             f"wallet at {s.venue}" if s.venue else f"{s.amount} {leg.asset} {s.label}".strip()
             for s in leg.spot
         )
         lines.append(
-            f"leg {leg.name}: hedge {leg.hedge_ratio:.0%} of {leg.asset} ({sources or 'nothing'}"
+            f"leg {leg.name}: hedge {leg.hedge_text()} of {leg.asset} ({sources or 'nothing'}"
             f"{', reserve ' + str(leg.reserve) if leg.reserve else ''}) with a short "
             f"{leg.perp.symbol} on {leg.perp.venue} "
             f"({settings.venues[leg.perp.venue].exchange}) at {leg.leverage}x"
@@ -130,10 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         from hedgekeeper.report import command as simulate
 
         logs.configure("error", None, [])  # a replay's guard trips are in its report and journal
+        if args.compare and args.ratio is not None:
+            print("hedgekeeper: --ratio: not with --compare (use constant:H)", file=sys.stderr)
+            return 2
+        if args.compare:  # the same inputs, each of the policies instead of the leg's own
+            from hedgekeeper.simulate_compare import command as simulate  # type: ignore[assignment]
         return simulate(
             settings if args.config else None,
             args.prices,
-            args.ratio,
+            args.compare or args.ratio,
             args.start_coin,
             args.contract_size,
             args.out,
@@ -172,12 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return asyncio.run(status(settings, args.json))
         return asyncio.run(check(settings))
-    except JournalLocked as exc:
-        print(f"hedgekeeper: {exc}", file=sys.stderr)
-        return 1
-    except JournalMismatch as exc:
+    except (JournalMismatch, PolicyError) as exc:  # a floor the leg cannot hold is config
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 2
+    except JournalError as exc:
+        print(f"hedgekeeper: {exc}", file=sys.stderr)
+        return 1
     except VenueError as exc:
         print(f"hedgekeeper: venue error: {exc}", file=sys.stderr)
         return 1
@@ -238,27 +261,37 @@ def _from_daemon(settings: Settings) -> dict[str, Any] | None:
 async def _one_shot(settings: Settings) -> dict[str, Any]:
     from hedgekeeper import guards
     from hedgekeeper.engine import LegEngine
-    from hedgekeeper.journal import Journal
+    from hedgekeeper.fleet import account_key
+    from hedgekeeper.journal import Journal, open_store
+    from hedgekeeper.journal_store import SqliteStore, is_postgres
     from hedgekeeper.metrics import Metrics
     from hedgekeeper.reconcile import reconcile
     from hedgekeeper.supervisor import build_venues
 
     venues = build_venues(settings)
-    journal = Journal(settings.journal, lock=False)
+    shared = is_postgres(settings.journal)
+    store = (
+        open_store(settings.journal, settings.journal_secret())
+        if shared
+        else SqliteStore(Path(settings.journal), lock=False)
+    )
     legs = []
     try:
         for venue in venues.values():
             await venue.open()
+        identities = {name: await venue.identity() for name, venue in venues.items()}
+        journal = Journal(store, account=account_key(settings, identities) if shared else "")
         for leg in settings.legs:
             engine = LegEngine(leg, venues, journal, Metrics())
             await engine.start(readonly=True)
             assert engine.feed is not None
             snap = engine.feed.snapshot(engine.perp.now())
-            decision = reconcile(snap, leg)
+            h = engine.policy.ratio(snap)
+            decision = reconcile(snap, leg, h)
             engine.last = decision
             entry = engine.status()
             if decision.intents:
-                verdict = guards.check(snap, leg, decision.intents[0], guards.GuardState())
+                verdict = guards.check(snap, leg, decision.intents[0], guards.GuardState(), h)
                 entry["would"] = (
                     verdict.intent.reason if verdict.intent else f"hold ({verdict.reason})"
                 )
@@ -269,7 +302,7 @@ async def _one_shot(settings: Settings) -> dict[str, Any]:
     finally:
         for venue in venues.values():
             await venue.close()
-        journal.close()
+        store.close()
     return {"mode": settings.mode, "source": "one-shot read", "legs": legs}
 
 
@@ -278,6 +311,8 @@ async def _status_data(settings: Settings) -> dict[str, Any]:
 
 
 async def status(settings: Settings, as_json: bool) -> int:
+    from hedgekeeper.policy.keeper import status_line
+
     data = await _status_data(settings)
     if as_json:
         print(json.dumps(data, indent=2, default=str))
@@ -290,6 +325,8 @@ async def status(settings: Settings, as_json: bool) -> int:
             f"  {leg['leg']}: {leg['state']}  exposure {leg['exposure']}  position "
             f"{leg['position']}  target {leg['target']}  drift {leg['drift']}  mark {leg['mark']}"
         )
+        if line := status_line(leg):
+            print(f"    {line}")
         print(f"    {leg.get('would') or leg['reason']}")
     return 0
 
@@ -328,6 +365,9 @@ async def _reach(settings: Settings) -> int:
             account = await perp.settings(leg.perp.symbol)
             position = await perp.position(leg.perp.symbol)
             unit = contract_unit(market)
+            leverage = (
+                "none (no such setting)" if account.leverage is None else f"{account.leverage}x"
+            )
             print(
                 f"{leg.name}: market {market.symbol} {market.kind.value}, contract size "
                 f"{market.contract_size} {unit} per contract, step {market.amount_step}, "
@@ -335,10 +375,17 @@ async def _reach(settings: Settings) -> int:
             )
             print(
                 f"{leg.name}: wallet {'unified' if account.unified else 'separate spot/contract'}"
-                f", leverage {account.leverage}x, margin {account.margin_mode}, position mode "
+                f", leverage {leverage}, margin {account.margin_mode}, position mode "
                 f"{'one-way' if account.one_way else 'hedge' if account.one_way is False else '?'}"
                 f", position {position.contracts}"
             )
+            feeds = getattr(perp, "feeds", None)  # exchanges with streams say which are polled
+            if feeds is not None:
+                print(f"{leg.name}: {feeds()}")
+            refusal = getattr(perp, "trading_refusal", None)  # a key the exchange will refuse
+            if refusal is not None and (why := await refusal(leg.perp.symbol)):
+                print(f"{leg.name}: trading refused: {why}")
+                return _failed(f"{leg.name}: the exchange will not take this key's orders")
     finally:
         for venue in venues.values():
             await venue.close()

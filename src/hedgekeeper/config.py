@@ -24,6 +24,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hedgekeeper.policy.spec import ConstantPolicy, CppiPolicy, PolicySpec, PutPolicy
+from hedgekeeper.policy.spec import describe as _describe
+from hedgekeeper.policy.spec import multiplier_problem as _multiplier_problem
+
 Mode = Literal["dry-run", "testnet", "live"]
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
@@ -122,6 +126,12 @@ class VenueConfig(Strict):
     unified: bool | None = None  # None: ask the exchange
     options: dict[str, Any] = Field(default_factory=dict)  # passed to ccxt as they are
     rest_interval: Annotated[float, Field(gt=0)] = 30.0  # seconds between REST truth reads
+    # Seconds between REST polls of what the exchange does not push (BingX: everything);
+    # None: the exchange package's default. Must be shorter than each leg's max_age_seconds.
+    poll_interval: Annotated[float, Field(gt=0)] | None = None
+    # Consent to one order that cannot fill (far from the mark, cancelled at once), sent in
+    # testnet or live mode to learn whether the key may trade (MEXC refuses most keys futures).
+    probe_orders: bool = False
     sim: SimConfig | None = None
 
     @model_validator(mode="after")
@@ -184,7 +194,9 @@ class LegConfig(Strict):
     perp: PerpRef
     spot: tuple[SpotSource, ...] = ()
     reserve: NonNegative = Decimal(0)
-    hedge_ratio: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+    # `hedge_ratio = x` is `policy = { kind = "constant", ratio = x }`; give one of the two.
+    hedge_ratio: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    policy: PolicySpec
     count_collateral: bool = True
     deadband: Deadband = Deadband()
     max_order: Positive | None = None  # contracts
@@ -194,11 +206,67 @@ class LegConfig(Strict):
     margin_mode: Literal["cross", "isolated"] = "cross"
     guards: Guards = Guards()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ratio_is_a_policy(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        ratio, policy = data.get("hedge_ratio"), data.get("policy")
+        if ratio is not None and policy is not None:
+            raise ValueError("hedge_ratio, policy: give one of them, not both")
+        if ratio is None and policy is None:
+            raise ValueError("hedge_ratio: give hedge_ratio = x or a policy = { kind = ... }")
+        if ratio is not None:
+            # A bad ratio is reported once, as hedge_ratio's: the policy gets a stand-in.
+            return {**data, "policy": {"kind": "constant", "ratio": _ratio_or_zero(ratio)}}
+        return data
+
+    @model_validator(mode="after")
+    def _constant_ratio(self) -> LegConfig:
+        if isinstance(self.policy, ConstantPolicy) and self.hedge_ratio is None:
+            object.__setattr__(self, "hedge_ratio", self.policy.ratio)
+        return self
+
+    def hedge_text(self) -> str:
+        """What the leg hedges, for a person: "90%" or "by the policy cppi:floor_pct=0.8,..."."""
+        if self.hedge_ratio is not None:
+            return f"{self.hedge_ratio:.0%}"
+        return f"by the policy {_describe(self.policy)}"
+
+    def with_policy(self, policy: ConstantPolicy | CppiPolicy | PutPolicy) -> LegConfig:
+        """The same leg under another policy (for `simulate --ratio` and `--compare`)."""
+        ratio = policy.ratio if isinstance(policy, ConstantPolicy) else None
+        return self.model_copy(update={"policy": policy, "hedge_ratio": ratio})
+
+
+def _ratio_or_zero(value: Any) -> Any:
+    try:
+        ratio = Decimal(str(value))
+    except ArithmeticError:
+        return 0
+    return value if ratio.is_finite() and 0 <= ratio <= 1 else 0
+
+
+def evaluation_interval(venue: VenueConfig) -> float:
+    """Seconds between two evaluations at worst: the REST read's period, or on the simulated
+    exchange one step of its price path (the price does not move in between)."""
+    if venue.exchange == "sim":
+        return (venue.sim or SimConfig()).step_seconds
+    return venue.rest_interval
+
 
 class OpsConfig(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9108
+
+
+class FleetConfig(Strict):
+    """The account lease of a PostgreSQL journal: how often a standby asks for it, and how often
+    the active daemon checks that it still holds it (each bounds a failover's length)."""
+
+    lease_poll: Annotated[float, Field(gt=0, le=5)] = 0.5
+    lease_check: Annotated[float, Field(gt=0, le=5)] = 1.0
 
 
 class LogConfig(Strict):
@@ -239,11 +307,14 @@ class Settings(BaseSettings):
     )
 
     mode: Mode = "dry-run"
-    journal: Path = Path("hedgekeeper.sqlite")
+    journal: str = "hedgekeeper.sqlite"  # a SQLite file, or postgresql://user@host:port/db
+    journal_password: SecretStr | None = None  # for a PostgreSQL journal; or PGPASSFILE
+    journal_password_file: Path | None = None
     kill_file: Path | None = None
     venues: dict[str, VenueConfig]
     legs: tuple[LegConfig, ...]
     ops: OpsConfig = OpsConfig()
+    fleet: FleetConfig = FleetConfig()
     log: LogConfig = LogConfig()
     alerts: AlertsConfig = AlertsConfig()
 
@@ -258,6 +329,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The TOML arrives as init values; the environment comes first so it wins over the file.
         return (env_settings, init_settings)
+
+    @field_validator("journal")
+    @classmethod
+    def _journal_target(cls, journal: str) -> str:
+        if "://" in journal and not journal.startswith(("postgresql://", "postgres://")):
+            raise ValueError("give a SQLite file path or a postgresql:// URL")
+        return journal
+
+    def journal_secret(self) -> str | None:
+        """The PostgreSQL journal's password from the environment/TOML, else from its file."""
+        if self.journal_password is not None:
+            return self.journal_password.get_secret_value()
+        if self.journal_password_file is not None:
+            return self.journal_password_file.read_text().strip()
+        return None
 
     @field_validator("venues")
     @classmethod
@@ -283,6 +369,20 @@ class Settings(BaseSettings):
             seen.add(leg.name)
             if leg.perp.venue not in self.venues:
                 problems.append(f"legs.{i}.perp.venue: no venue named {leg.perp.venue!r}")
+            elif why := _multiplier_problem(
+                leg.policy, evaluation_interval(self.venues[leg.perp.venue])
+            ):
+                problems.append(f"legs.{i}.policy.{why}")
+            if (
+                leg.perp.venue in self.venues
+                and (poll := self.venues[leg.perp.venue].poll_interval) is not None
+                and (poll >= leg.guards.max_age_seconds)
+            ):
+                problems.append(
+                    f"legs.{i}.guards.max_age_seconds: {leg.guards.max_age_seconds:g} s is not"
+                    f" longer than venue {leg.perp.venue!r}'s poll_interval ({poll:g} s): every"
+                    " polled reading would be stale"
+                )
             for j, source in enumerate(leg.spot):
                 if source.venue is not None and source.venue not in self.venues:
                     problems.append(f"legs.{i}.spot.{j}.venue: no venue named {source.venue!r}")
@@ -299,6 +399,9 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+_POLICY_TAGS = ("constant", "cppi", "tipp", "put")
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-"))
 
@@ -306,10 +409,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 def explain(error: ValidationError) -> list[str]:
     lines = []
     for err in error.errors():
-        where = _loc(err["loc"])
+        loc = err["loc"]
+        if "policy" in loc:  # a policy's kind tag is not a key the user wrote
+            at = loc.index("policy") + 1
+            loc = loc[:at] + tuple(p for p in loc[at:] if p not in _POLICY_TAGS)
+        where = _loc(loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
+        if err["type"] == "union_tag_invalid":
+            where, tag = f"{where}.kind", (err.get("ctx") or {}).get("tag")
+            msg = f"unknown policy kind {tag!r} (expected {', '.join(_POLICY_TAGS)})"
         # A model-level check may already carry its own field names, one per "; ".
         for part in msg.split("; "):
             lines.append(f"{where}: {part}" if where and not part.startswith("legs.") else part)

@@ -135,11 +135,13 @@ def _heartbeat(e: EventDict) -> str:
 
 def _summary(e: EventDict) -> str:
     units = _units(e)
+    unknown = e.get("funding_net") == "unknown"  # the exchange does not report it
     fee, funding = (number(e.pop(k, None)) or Decimal(0) for k in ("fee", "funding_net"))
     position, target = number(e.pop("position", None)), number(e.pop("target", None))
+    paid = "unknown" if unknown else f"{'+' if funding > 0 else ''}{settled(funding, units)}"
     text = (
         f"this run: {e.pop('orders', 0)} orders ({e.pop('fills', 0)} filled), fees "
-        f"{settled(fee, units)}, funding {'+' if funding > 0 else ''}{settled(funding, units)}"
+        f"{settled(fee, units)}, funding {paid}"
     )
     if position is not None and target is not None:
         text += f"; short {contracts(position)} of {contracts(target)} contracts"

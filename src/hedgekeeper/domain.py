@@ -183,6 +183,7 @@ class Plan:
     position: Decimal  # q, contracts
     drift: Decimal  # d = q* - q
     mark: Decimal
+    ratio: Decimal | None = None  # the h the target was sized for
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,15 +16,16 @@ from typing import Any
 
 import structlog
 
-from hedgekeeper import contracts, guards
+from hedgekeeper import contracts, guards, trespass
 from hedgekeeper.config import LegConfig
 from hedgekeeper.domain import Collateral, Decision, MarketSpec, Position, Prices, Snapshot
 from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
+from hedgekeeper.policy.keeper import PolicyKeeper
 from hedgekeeper.reconcile import band, exposure, reconcile
-from hedgekeeper.venues.base import SpotReading, Venue, VenueError
+from hedgekeeper.venues.base import FundingUnknown, SpotReading, Venue, VenueError
 from hedgekeeper.watch import watch_forever
 
 log = structlog.get_logger("hedgekeeper.engine")
@@ -45,6 +46,8 @@ class Memory:
     expected_since: float = 0.0
     halted: str | None = None
     last_exposure: Decimal | None = None
+    last_position: Decimal | None = None  # as of the last decision, or as our fill left it
+    foreign: str | None = None  # another hedgekeeper's orders seen on the account
     exposure_confirmed: bool = False
 
     def frozen(self, killed: bool) -> guards.GuardState:
@@ -78,6 +81,7 @@ class LegEngine:
         self.killed = killed
         self.position_grace = position_grace
         self.memory = Memory()
+        self.policy = PolicyKeeper(leg, journal)
         self.executor = Executor(self.perp, journal, self.perp.now)
         self.market: MarketSpec | None = None
         self.feed: Feed | None = None
@@ -85,6 +89,7 @@ class LegEngine:
         self.why = "starting"
         self.last: Decision | None = None
         self.last_key: tuple[str, str | None, str] | None = None
+        self.funding_unknown: str | None = None  # why the exchange's funding cannot be read
         self.under_hedged = False
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
         self.stop = asyncio.Event()  # the daemon is shutting down: no new order from here on
@@ -95,6 +100,7 @@ class LegEngine:
         """Load the market, put the perp at the leg's leverage (unless read-only), read all."""
         self.market = await self.perp.market(self.leg.perp.symbol)
         self.feed = Feed(self.leg, self.market)
+        self.policy.readonly = self.policy.readonly or readonly  # `status` writes nothing
         if readonly:
             settings = await self.perp.settings(self.market.symbol)
         else:
@@ -103,6 +109,8 @@ class LegEngine:
             )
         self.feed.apply(self.leg.perp.venue, settings)
         await self.refresh()
+        if not self.feed.missing():  # start (or recover) the policy now: a bad floor exits here
+            self.policy.ratio(self.feed.snapshot(self.perp.now()))
 
     async def refresh(self, exposure_only: bool = False) -> None:
         """A REST read of every input: the source of truth that streams only speed up. With
@@ -125,7 +133,14 @@ class LegEngine:
     async def collect_funding(self) -> None:
         assert self.market
         since = self.journal.last_funding_ts(self.leg.name)
-        events = await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6)
+        if self.funding_unknown is not None:
+            return
+        try:
+            events = await self.perp.funding(self.market.symbol, (since or 0.0) + 1e-6)
+        except FundingUnknown as exc:  # reported as unknown from now on, never as zero
+            self.funding_unknown = str(exc)
+            log.warning("funding_unknown", leg=self.leg.name, reason=self.funding_unknown)
+            return
         for event in self.journal.fundings(self.leg.name, events):
             self.metrics.funding(self.leg.name, event.amount)
 
@@ -146,7 +161,9 @@ class LegEngine:
                 log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
             snap = self.feed.snapshot(self.perp.now())
         self._settle_expected(snap)
-        decision = reconcile(snap, self.leg)
+        h = self.policy.ratio(snap, fresh=guards.stale(snap, self.leg) is None)
+        decision = reconcile(snap, self.leg, h)
+        self._moved(snap, decision)
         self.last = decision
         if decision.plan:
             p = decision.plan
@@ -158,6 +175,8 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
+        if self.policy.last is not None:
+            self.metrics.observe_policy(self.leg.name, self.policy.last)
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
         if decision.holds:
             why = guards.stale(snap, self.leg)
@@ -166,7 +185,7 @@ class LegEngine:
             self.memory.last_exposure = decision.plan.exposure if decision.plan else None
             return self._hold("live", decision.reason, None, decision)
         verdict = guards.check(
-            snap, self.leg, decision.intents[0], self.memory.frozen(self.killed())
+            snap, self.leg, decision.intents[0], self.memory.frozen(self.killed()), h
         )
         if verdict.confirm:
             return await self._confirm(snap, decision)
@@ -231,6 +250,7 @@ class LegEngine:
             self.memory.failures = 0
         if outcome.filled:
             self.memory.expected_position = snap.position.contracts + outcome.filled
+            self.memory.last_position = self.memory.expected_position
             self.memory.expected_since = self.perp.now()
             with contextlib.suppress(VenueError):
                 await self.refresh()
@@ -348,7 +368,10 @@ class LegEngine:
             "symbol": self.leg.perp.symbol,
             "kind": self.market.kind.value if self.market else None,
             "contract_size": str(self.market.contract_size) if self.market else None,
-            "hedge_ratio": str(self.leg.hedge_ratio),
+            "hedge_ratio": str(
+                plan.ratio if plan and plan.ratio is not None else self.policy.held()
+            ),
+            **self.policy.view(),
             "exposure": str(plan.exposure) if plan else None,
             "target": str(plan.target) if plan else None,
             "position": str(plan.position) if plan else None,
@@ -358,7 +381,11 @@ class LegEngine:
             "under_hedged": self.under_hedged,
             "halted": self.memory.halted,
             "data_age_seconds": {k: round(v, 3) for k, v in ages.items()},
-            "funding_total": str(self.journal.funding_total(self.leg.name)),
+            "funding_total": (
+                "unknown"
+                if self.funding_unknown is not None
+                else str(self.journal.funding_total(self.leg.name))
+            ),
         }
 
     def healthy(self) -> tuple[bool, str]:
@@ -429,6 +456,45 @@ class LegEngine:
             await self.collect_funding()
         except VenueError as exc:
             log.warning("rest_refresh_failed", leg=self.leg.name, error=str(exc))
+            return
+        try:
+            await self.check_foreign()
+        except VenueError as exc:  # the account's order list is a check, not an input
+            log.warning("foreign_check_failed", leg=self.leg.name, error=str(exc))
+
+    async def check_foreign(self) -> None:
+        """Halt the leg when another hedgekeeper's orders are on its symbol: two daemons with
+        two journals on one account would each hedge the whole holding."""
+        assert self.market
+        since = self.perp.now() - trespass.LOOKBACK
+        ids = await self.perp.recent_client_ids(self.market.symbol, since)
+        others = trespass.foreign(ids, self.journal.prefix)
+        if not others or self.memory.foreign:
+            return
+        self.memory.foreign = (
+            f"orders of another hedgekeeper (client ids {', '.join(others[:3])}) on "
+            f"{self.market.symbol}: stop the other daemon, or give it another account"
+        )
+        self.memory.halted = f"another trader on the account: {self.memory.foreign}"
+        self.journal.event(self.perp.now(), self.leg.name, "foreign_order", self.memory.foreign)
+        log.error("foreign_order", leg=self.leg.name, client_ids=others[:10])
+
+    def _moved(self, snap: Snapshot, decision: Decision) -> None:
+        """Log (and journal) a position change no order of ours explains, with what follows."""
+        seen, now = self.memory.last_position, snap.position.contracts
+        self.memory.last_position = now
+        memory = self.memory
+        if trespass.unexplained(seen, now, memory.expected_position, memory.in_flight):
+            action = trespass.what_it_does(decision)
+            detail = f"{seen} -> {now} with no order of this daemon; it {action}"
+            self.journal.event(snap.now, self.leg.name, "position_unexplained", detail)
+            log.warning(
+                "position_unexplained",
+                leg=self.leg.name,
+                was=str(seen),
+                now=str(now),
+                action=action,
+            )
 
     async def _guarded_step(self) -> Outcome | None:
         try:

@@ -116,10 +116,13 @@ def liquidation_distance(snap: Snapshot) -> Decimal | None:
     return (liq - snap.prices.mark) / snap.prices.mark
 
 
-def cap_over_hedge(snap: Snapshot, leg: LegConfig, intent: Intent) -> Intent | None:
+def cap_over_hedge(
+    snap: Snapshot, leg: LegConfig, intent: Intent, ratio: Decimal | None = None
+) -> Intent | None:
     """Trim a sell so |q| never exceeds h·X in contracts plus one step, nor the leg's cap."""
     x = exposure(snap, leg)
-    limit = abs(exact_target(x, snap.prices.mark, leg, snap.market)) + snap.market.amount_step
+    target = exact_target(x, snap.prices.mark, leg, snap.market, ratio)
+    limit = abs(target) + snap.market.amount_step
     if leg.guards.max_contracts is not None:
         limit = min(limit, leg.guards.max_contracts)
     room = snap.market.floor_amount(limit + snap.position.contracts)
@@ -130,8 +133,15 @@ def cap_over_hedge(snap: Snapshot, leg: LegConfig, intent: Intent) -> Intent | N
     return replace(intent, contracts=room)
 
 
-def check(snap: Snapshot, leg: LegConfig, intent: Intent, state: GuardState) -> Verdict:
-    """Every guard, cheapest and most absolute first."""
+def check(
+    snap: Snapshot,
+    leg: LegConfig,
+    intent: Intent,
+    state: GuardState,
+    ratio: Decimal | None = None,
+) -> Verdict:
+    """Every guard, cheapest and most absolute first; `ratio` is the policy's h (None: the
+    leg's constant ratio), which the over-hedge cap holds the short to."""
     if state.killed:
         return refuse("kill_switch", "kill switch is on: all trading halted")
     if state.halted:
@@ -168,7 +178,7 @@ def check(snap: Snapshot, leg: LegConfig, intent: Intent, state: GuardState) -> 
             f"liquidation is {distance:.1%} from the mark (limit "
             f"{leg.guards.min_liquidation_distance:.0%}): no increase",
         )
-    capped = cap_over_hedge(snap, leg, intent)
+    capped = cap_over_hedge(snap, leg, intent, ratio)
     if capped is None:
         return refuse("over_hedge", "the short is already at h·X (or the leg's cap)")
     return afford(snap, leg, capped, trimmed=capped is not intent)

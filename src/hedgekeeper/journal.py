@@ -1,25 +1,24 @@
-"""The SQLite journal: the daemon's memory across crashes, and its single-instance lock.
+"""The journal: the daemon's memory across crashes, on SQLite or on a fleet's PostgreSQL.
 
 An intent is committed before its order is sent, with a client order id derived from the intent's
-row id, so after any crash the daemon can ask the exchange about exactly the orders it may have
-sent. WAL mode keeps readers (`status`) from blocking the writer. A journal belongs to the
-accounts of its first run (`claim`): continued on another account, its intents would be looked up
-where they were never sent and its funding and fills would describe someone else's position.
+row id and the lease epoch, so after any crash the daemon (or the standby that takes over) can ask
+the exchange about exactly the orders it may have sent. The transaction that writes an intent
+first proves that this daemon still holds the account's lease (fencing): a daemon that lost it
+cannot open an intent, so it cannot send an order. The logic and the SQL are the same over both
+stores (`journal_store.py`); only where the rows live differs.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import socket
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
 
 from hedgekeeper.domain import (
     AccountIdentity,
@@ -30,42 +29,36 @@ from hedgekeeper.domain import (
     Plan,
     Side,
 )
+from hedgekeeper.journal_schema import Dialect
+from hedgekeeper.journal_store import (
+    JournalError,
+    JournalLocked,
+    JournalUnavailable,
+    LeaseLost,
+    SqliteStore,
+    Store,
+    Tx,
+    is_postgres,
+    migrate,
+)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, action TEXT NOT NULL,
-  reason TEXT NOT NULL, guard TEXT, exposure TEXT, target TEXT, position TEXT, drift TEXT,
-  mark TEXT);
-CREATE TABLE IF NOT EXISTS intents (
-  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, symbol TEXT NOT NULL,
-  side TEXT NOT NULL, contracts TEXT NOT NULL, reduce_only INTEGER NOT NULL, limit_price TEXT,
-  client_id TEXT UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, updated REAL NOT NULL,
-  venue TEXT);
-CREATE TABLE IF NOT EXISTS orders (
-  id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL REFERENCES intents(id), ts REAL NOT NULL,
-  exchange_id TEXT, state TEXT NOT NULL, filled TEXT NOT NULL, average_price TEXT,
-  fee TEXT NOT NULL, message TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS fills (
-  id INTEGER PRIMARY KEY, intent_id INTEGER NOT NULL UNIQUE REFERENCES intents(id),
-  ts REAL NOT NULL, leg TEXT NOT NULL, contracts TEXT NOT NULL, price TEXT, fee TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS funding (
-  id INTEGER PRIMARY KEY, leg TEXT NOT NULL, symbol TEXT NOT NULL, ts REAL NOT NULL,
-  amount TEXT NOT NULL, rate TEXT, UNIQUE (leg, symbol, ts));
-CREATE TABLE IF NOT EXISTS transfers (
-  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT NOT NULL, asset TEXT NOT NULL,
-  amount TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY, ts REAL NOT NULL, leg TEXT, kind TEXT NOT NULL, detail TEXT NOT NULL);
-"""
+__all__ = [
+    "Journal",
+    "JournalError",
+    "JournalLocked",
+    "JournalMismatch",
+    "JournalUnavailable",
+    "LeaseLost",
+    "OpenIntent",
+    "open_store",
+]
 
 
-class JournalLocked(Exception):
-    """Another daemon holds this journal: two daemons on one account would double every order."""
-
-
-class JournalMismatch(Exception):
+class JournalMismatch(JournalError):
     """The journal was kept for another account: continuing it would mix two accounts' books."""
+
+
+TABLES = frozenset({"decisions", "intents", "orders", "fills", "funding", "transfers", "events"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,93 +85,88 @@ def _str(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def open_store(target: str | Path, password: str | None = None, fresh: bool = False) -> Store:
+    """A PostgreSQL store for a `postgresql://` URL, else the SQLite file at that path (`fresh`:
+    started empty, for the embedded demo's new simulated account)."""
+    if isinstance(target, str) and is_postgres(target):
+        from hedgekeeper.journal_pg import PostgresStore  # psycopg only for a fleet
+
+        return PostgresStore(target, password)
+    return SqliteStore(Path(target), fresh=fresh)
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class Journal:
     def __init__(
-        self, path: Path, *, lock: bool = True, durable: bool = True, fresh: bool = False
+        self,
+        where: str | Path | Store,
+        *,
+        lock: bool = True,
+        durable: bool = True,
+        fresh: bool = False,
+        account: str = "",
     ) -> None:
-        """`durable=False` skips the fsync per commit: for a simulation's journal, which no
-        exchange depends on and which would otherwise spend most of a replay waiting on disk.
-        `fresh=True` starts it empty (once the lock is held, so never under a running daemon)."""
-        self.path = path
-        self._lock_file: IO[str] | None = self._acquire(path) if lock else None
-        if fresh:
-            for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                stale.unlink(missing_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # An intent must be on disk before its order is sent.
-        self.durable = durable
-        self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        """A path opens a SQLite journal (locked for this process unless `lock=False`); a store
+        is used as it is. `account` scopes every row: one PostgreSQL database holds many
+        accounts' journals. The SQLite file lock is its lease, so such a journal trades at once;
+        on PostgreSQL `take_lease` must succeed first. `durable=False` skips the fsync per
+        commit (a simulation's journal); `fresh=True` starts a SQLite journal empty (once the
+        lock is held, so never under a running daemon)."""
+        if isinstance(where, str) and is_postgres(where):
+            where = open_store(where)
+        self.store: Store = (
+            SqliteStore(Path(where), lock=lock, durable=durable, fresh=fresh)
+            if isinstance(where, str | Path)
+            else where
+        )
+        self.account = account
+        self.epoch: int | None = None
+        migrate(self.store)
         self.prefix = self._instance_prefix()
+        if self.store.dialect is Dialect.SQLITE:  # the file lock (if taken) is the lease
+            self.epoch = self.take_lease() or self._epoch()
 
-    @staticmethod
-    def _acquire(path: Path) -> IO[str]:
-        lock_path = Path(f"{path}.lock")
-        handle = lock_path.open("a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            raise JournalLocked(
-                f"journal {path} is locked by another hedgekeeper (pid {holder}, lock file "
-                f"{lock_path}): one daemon per account; stop the other one first"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        return handle
+    @property
+    def path(self) -> str:
+        return self.store.where
 
     def close(self) -> None:
-        self.db.close()
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def _migrate(self) -> None:
-        """Columns added since a journal was created, so an old journal keeps its history."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(intents)")}
-        if "venue" not in columns:
-            self.db.execute("ALTER TABLE intents ADD COLUMN venue TEXT")
+        self.store.close()
 
     def _instance_prefix(self) -> str:
-        """Random per journal, so client ids never collide across journals on one account."""
-        with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key='prefix'").fetchone()
-            if row:
-                return str(row[0])
-            prefix = secrets.token_hex(3)
-            db.execute("INSERT INTO meta (key, value) VALUES ('prefix', ?)", (prefix,))
-            return prefix
+        """Random per account, so client ids never collide across journals on one account, and
+        an order of another hedgekeeper on the account is told apart from ours."""
+        with self.store.tx() as tx:
+            tx.execute(
+                "INSERT INTO accounts (account, prefix, epoch) VALUES (?,?,0)"
+                " ON CONFLICT (account) DO NOTHING",
+                (self.account, secrets.token_hex(3)),
+            )
+            [(prefix,)] = tx.execute("SELECT prefix FROM accounts WHERE account=?", (self.account,))
+        return str(prefix)
 
     # ---- whose journal it is ----------------------------------------------------------------
 
+    def _meta(self, key: str) -> str:
+        """Meta keys of this account (a SQLite journal's single account keeps the bare keys)."""
+        return f"{self.account}/{key}" if self.account else key
+
     def identity(self) -> dict[str, AccountIdentity]:
         """The account each venue (by its config name) had when the journal was first used."""
-        rows = self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'account:%'")
+        rows = self.store.query(
+            "SELECT key, value FROM meta WHERE key LIKE ?", (self._meta("account:") + "%",)
+        )
         return {
-            key.removeprefix("account:"): AccountIdentity(**json.loads(value))
-            for key, value in rows.fetchall()
+            str(key).removeprefix(self._meta("account:")): AccountIdentity(**json.loads(value))
+            for key, value in rows
         }
 
     def claim(self, identity: Mapping[str, AccountIdentity]) -> None:
         """Record each venue's account on first use; refuse a journal kept for other accounts."""
-        with self._tx() as db:
+        with self.store.tx() as tx:
             kept = self.identity()
             wrong = sorted(n for n, a in identity.items() if n in kept and kept[n] != a)
             if wrong:
@@ -196,21 +184,66 @@ class Journal:
                 )
             for name, account in identity.items():
                 if name not in kept:
-                    db.execute(
+                    tx.execute(
                         "INSERT INTO meta (key, value) VALUES (?, ?)",
-                        (f"account:{name}", json.dumps(_stored(account))),
+                        (self._meta(f"account:{name}"), json.dumps(_stored(account))),
                     )
+
+    # ---- the lease --------------------------------------------------------------------------
+
+    def _epoch(self) -> int:
+        [(epoch,)] = self.store.query("SELECT epoch FROM accounts WHERE account=?", (self.account,))
+        return int(epoch)
+
+    def take_lease(self) -> int | None:
+        """Try once to become the account's active daemon; returns the new lease epoch."""
+        if self.epoch is not None:
+            return self.epoch
+        if not self.store.try_lease(self.account):
+            return None
+        with self.store.tx() as tx:
+            [(epoch,)] = tx.execute(
+                "UPDATE accounts SET epoch = epoch + 1, holder = ?, since = ? WHERE account = ?"
+                " RETURNING epoch",
+                (holder_name(), time.time(), self.account),
+            )
+        self.epoch = int(epoch)
+        return self.epoch
+
+    def _fence(self, tx: Tx) -> None:
+        if self.epoch is None:
+            raise LeaseLost(f"journal {self.path}: this daemon does not hold the account's lease")
+        why = self.store.fence(tx, self.account)
+        [(epoch,)] = tx.execute("SELECT epoch FROM accounts WHERE account=?", (self.account,))
+        if why is None and int(epoch) != self.epoch:
+            why = f"the lease moved to epoch {epoch} (this daemon's is {self.epoch})"
+        if why is not None:
+            raise LeaseLost(f"journal {self.path}: {why}")
+
+    def lease_held(self) -> bool:
+        """Whether this daemon still holds the lease (raises `JournalUnavailable` when the
+        database cannot be asked: that is not holding it either)."""
+        try:
+            with self.store.tx() as tx:
+                self._fence(tx)
+        except LeaseLost:
+            return False
+        return True
 
     # ---- intents and orders ---------------------------------------------------------------
 
     def open_intent(self, intent: Intent, ts: float, venue: str) -> OpenIntent:
-        """Commit the intent, its client id and the venue it goes to; only after this may the
-        order be sent, and only that venue can later say what became of it."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO intents (ts, leg, symbol, side, contracts, reduce_only, limit_price,"
-                " state, reason, updated, venue) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        """Commit the intent, its client id and the venue it goes to, proving the lease; only
+        then may the order be sent, and only that venue can later say what became of it."""
+        with self.store.tx() as tx:
+            self._fence(tx)
+            [(row_id,)] = tx.execute(
+                "INSERT INTO intents (account, epoch, ts, leg, symbol, side, contracts,"
+                " reduce_only, limit_price, state, reason, updated, venue)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
+                    self.account,
+                    self.epoch,
                     ts,
                     intent.leg,
                     intent.symbol,
@@ -224,11 +257,10 @@ class Journal:
                     venue,
                 ),
             )
-            row_id = int(cur.lastrowid or 0)
-            client_id = f"hk{self.prefix}{row_id:010d}"
-            db.execute("UPDATE intents SET client_id=? WHERE id=?", (client_id, row_id))
+            client_id = client_id_for(self.prefix, self.epoch or 0, int(row_id))
+            tx.execute("UPDATE intents SET client_id=? WHERE id=?", (client_id, row_id))
         return OpenIntent(
-            row_id,
+            int(row_id),
             client_id,
             intent.leg,
             intent.symbol,
@@ -239,18 +271,19 @@ class Journal:
         )
 
     def mark(self, intent: OpenIntent, state: OrderState, ts: float) -> None:
-        self.db.execute(
+        self.store.query(
             "UPDATE intents SET state=?, updated=? WHERE id=?", (state.value, ts, intent.id)
         )
 
     def record(self, intent: OpenIntent, report: OrderReport) -> Decimal:
         """Journal the exchange's report; on a final one, the signed fill. Returns the fill."""
         signed = report.filled if intent.side is Side.BUY else -report.filled
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO orders (intent_id, ts, exchange_id, state, filled, average_price,"
-                " fee, message) VALUES (?,?,?,?,?,?,?,?)",
+        with self.store.tx() as tx:
+            tx.execute(
+                "INSERT INTO orders (account, intent_id, ts, exchange_id, state, filled,"
+                " average_price, fee, message) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
+                    self.account,
                     intent.id,
                     report.ts,
                     report.exchange_id,
@@ -261,15 +294,16 @@ class Journal:
                     report.message,
                 ),
             )
-            db.execute(
+            tx.execute(
                 "UPDATE intents SET state=?, updated=? WHERE id=?",
                 (report.state.value, report.ts, intent.id),
             )
             if report.state.final and report.filled > 0:
-                db.execute(
-                    "INSERT OR IGNORE INTO fills (intent_id, ts, leg, contracts, price, fee)"
-                    " VALUES (?,?,?,?,?,?)",
+                tx.execute(
+                    "INSERT INTO fills (account, intent_id, ts, leg, contracts, price, fee)"
+                    " VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (
+                        self.account,
                         intent.id,
                         report.ts,
                         intent.leg,
@@ -281,16 +315,17 @@ class Journal:
         return signed if report.state.final else Decimal(0)
 
     def unfinished(self, leg: str | None = None, venue: str | None = None) -> list[OpenIntent]:
-        """Intents that may have reached the exchange without our knowing how they ended; with
-        `leg` and `venue`, only that leg's sent to that venue (or to an unrecorded one)."""
+        """Intents that may have reached the exchange without our knowing how they ended,
+        whichever daemon of the account opened them; with `leg` and `venue`, only that leg's
+        sent to that venue (or to an unrecorded one)."""
         final = tuple(s.value for s in OrderState if s.final)
-        rows = self.db.execute(
+        rows = self.store.query(
             "SELECT id, client_id, leg, symbol, side, contracts, state, venue FROM intents"
-            f" WHERE state NOT IN ({','.join('?' * len(final))})"
-            " AND (? IS NULL OR leg = ?) AND (? IS NULL OR venue IS NULL OR venue = ?)"
-            " ORDER BY id",
-            (*final, leg, leg, venue, venue),
-        ).fetchall()
+            f" WHERE account=? AND state NOT IN ({','.join('?' * len(final))})"
+            " AND (CAST(? AS TEXT) IS NULL OR leg = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR venue IS NULL OR venue = ?) ORDER BY id",
+            (self.account, *final, leg, leg, venue, venue),
+        )
         return [
             OpenIntent(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]), r[7])
             for r in rows
@@ -298,43 +333,26 @@ class Journal:
 
     # ---- decisions, funding, events -------------------------------------------------------
 
-    def _report(self, sql: str, args: tuple[object, ...]) -> None:
-        """A reporting row (a decision, an event): committed at once, its fsync left to the next
-        durable commit, which flushes the whole WAL. An order waits only for its intent's fsync
-        (4-8 ms each on a loaded disk); a power cut may lose the last few reports, never an
-        intent, and a process crash loses nothing (the OS holds the written pages)."""
-        if not self.durable:
-            self.db.execute(sql, args)
-            return
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            self.db.execute(sql, args)
-        finally:
-            self.db.execute("PRAGMA synchronous=FULL")
-
     def decision(
         self, ts: float, leg: str, action: str, reason: str, plan: Plan | None, guard: str | None
     ) -> None:
-        self._report(
-            "INSERT INTO decisions (ts, leg, action, reason, guard, exposure, target, position,"
-            " drift, mark) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        figures = (
+            (str(plan.exposure), str(plan.target), str(plan.position), str(plan.drift))
+            if plan
+            else (None,) * 4
+        )
+        self.store.report(
+            "INSERT INTO decisions (account, ts, leg, action, reason, guard, exposure, target,"
+            " position, drift, mark) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
+                self.account,
                 ts,
                 leg,
                 action,
                 reason,
                 guard,
-                *(
-                    (
-                        str(plan.exposure),
-                        str(plan.target),
-                        str(plan.position),
-                        str(plan.drift),
-                        str(plan.mark),
-                    )
-                    if plan
-                    else (None,) * 5
-                ),
+                *figures,
+                str(plan.mark) if plan else None,
             ),
         )
 
@@ -346,52 +364,135 @@ class Journal:
         """Record payments once each, in one commit (a replay settles thousands); returns the
         ones that were new."""
         new = []
-        with self._tx() as db:
+        with self.store.tx() as tx:
             for event in events:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO funding (leg, symbol, ts, amount, rate)"
-                    " VALUES (?,?,?,?,?)",
-                    (leg, event.symbol, event.ts, str(event.amount), _str(event.rate)),
+                inserted = tx.execute(
+                    "INSERT INTO funding (account, leg, symbol, ts, amount, rate)"
+                    " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+                    (self.account, leg, event.symbol, event.ts, *_amounts(event)),
                 )
-                if cur.rowcount == 1:
+                if inserted:
                     new.append(event)
         return new
 
     def funding_total(self, leg: str) -> Decimal:
-        rows = self.db.execute("SELECT amount FROM funding WHERE leg=?", (leg,)).fetchall()
+        rows = self.store.query(
+            "SELECT amount FROM funding WHERE account=? AND leg=?", (self.account, leg)
+        )
         return sum((Decimal(r[0]) for r in rows), Decimal(0))
 
     def last_funding_ts(self, leg: str) -> float | None:
-        row = self.db.execute("SELECT MAX(ts) FROM funding WHERE leg=?", (leg,)).fetchone()
-        return None if row is None or row[0] is None else float(row[0])
+        [(last,)] = self.store.query(
+            "SELECT MAX(ts) FROM funding WHERE account=? AND leg=?", (self.account, leg)
+        )
+        return None if last is None else float(last)
 
     def transfer(
         self, ts: float, leg: str, asset: str, amount: Decimal, state: str, message: str
     ) -> None:
-        self.db.execute(
-            "INSERT INTO transfers (ts, leg, asset, amount, state, message) VALUES (?,?,?,?,?,?)",
-            (ts, leg, asset, str(amount), state, message),
+        self.store.query(
+            "INSERT INTO transfers (account, ts, leg, asset, amount, state, message)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (self.account, ts, leg, asset, str(amount), state, message),
         )
 
     def event(self, ts: float, leg: str | None, kind: str, detail: str) -> None:
-        self._report(
-            "INSERT INTO events (ts, leg, kind, detail) VALUES (?,?,?,?)", (ts, leg, kind, detail)
+        self.store.report(
+            "INSERT INTO events (account, ts, leg, kind, detail) VALUES (?,?,?,?,?)",
+            (self.account, ts, leg, kind, detail),
+        )
+
+    # ---- a leg's hedge policy state (policy/state.py), one row per leg -------------------
+
+    def policy_state(self, leg: str) -> str | None:
+        """The JSON last saved for the leg's policy, or None before its first evaluation."""
+        rows = self.store.query(
+            "SELECT value FROM meta WHERE key=?", (self._meta(f"policy_state:{leg}"),)
+        )
+        return None if not rows else str(rows[0][0])
+
+    def save_policy_state(self, leg: str, state: str) -> None:
+        """Replace the leg's policy state: V0, F, the high-water mark, the put's roll, last h."""
+        self.store.query(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (self._meta(f"policy_state:{leg}"), state),
         )
 
     def filled_position(self, leg: str) -> Decimal:
         """The sum of all journaled fills: what the position should be if it started flat."""
-        rows = self.db.execute("SELECT contracts FROM fills WHERE leg=?", (leg,)).fetchall()
+        rows = self.store.query(
+            "SELECT contracts FROM fills WHERE account=? AND leg=?", (self.account, leg)
+        )
         return sum((Decimal(r[0]) for r in rows), Decimal(0))
 
+    def last_funding(self, leg: str) -> tuple[Decimal, Decimal | None] | None:
+        """The latest funding payment of the leg: (amount, rate)."""
+        rows = self.store.query(
+            "SELECT amount, rate FROM funding WHERE account=? AND leg=? ORDER BY ts DESC LIMIT 1",
+            (self.account, leg),
+        )
+        return None if not rows else (Decimal(rows[0][0]), _dec(rows[0][1]))
+
+    def high_water(self) -> tuple[int, int]:
+        """The last intent id and the last funding id: where a run's own records start."""
+        [(intent, funding)] = self.store.query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM intents WHERE account=?),"
+            " (SELECT COALESCE(MAX(id), 0) FROM funding WHERE account=?)",
+            (self.account, self.account),
+        )
+        return int(intent), int(funding)
+
+    def run_totals(self, leg: str, after: tuple[int, int]) -> tuple[int, int, Decimal, Decimal]:
+        """Orders, fills, fees and net funding of the leg since `high_water()` said `after`."""
+        first_intent, first_funding = after
+        [(orders,)] = self.store.query(
+            "SELECT COUNT(*) FROM intents WHERE account=? AND leg=? AND id>?",
+            (self.account, leg, first_intent),
+        )
+        fees = self.store.query(
+            "SELECT fee FROM fills WHERE account=? AND leg=? AND intent_id>?",
+            (self.account, leg, first_intent),
+        )
+        funding = self.store.query(
+            "SELECT amount FROM funding WHERE account=? AND leg=? AND id>?",
+            (self.account, leg, first_funding),
+        )
+        return (
+            int(orders),
+            len(fees),
+            sum((Decimal(f) for (f,) in fees), Decimal(0)),
+            sum((Decimal(a) for (a,) in funding), Decimal(0)),
+        )
+
+    def guard_trips(self) -> dict[str, int]:
+        """How often each guard tripped, by guard name."""
+        rows = self.store.query(
+            "SELECT kind, COUNT(*) FROM events WHERE account=? AND kind LIKE 'guard:%'"
+            " GROUP BY kind",
+            (self.account,),
+        )
+        return {str(kind).removeprefix("guard:"): int(n) for kind, n in rows}
+
     def count(self, table: str) -> int:
-        if table not in {
-            "decisions",
-            "intents",
-            "orders",
-            "fills",
-            "funding",
-            "transfers",
-            "events",
-        }:
+        if table not in TABLES:
             raise ValueError(f"no journal table {table!r}")
-        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        [(n,)] = self.store.query(f"SELECT COUNT(*) FROM {table} WHERE account=?", (self.account,))
+        return int(n)
+
+
+def _amounts(event: FundingEvent) -> tuple[str, str | None]:
+    return str(event.amount), _str(event.rate)
+
+
+def client_id_for(prefix: str, epoch: int, row_id: int) -> str:
+    """`hk`, the account's prefix, the lease epoch that opened it and the intent's row id:
+    alphanumeric and at most 32 characters (OKX's limit) for the next ten billion intents."""
+    return f"hk{prefix}{epoch:04d}{row_id:010d}"
+
+
+def prefix_of(client_id: str) -> str | None:
+    """The journal prefix of a hedgekeeper client id, or None for anyone else's order."""
+    if len(client_id) >= 18 and client_id.startswith("hk") and client_id[2:].isalnum():
+        return client_id[2:8]
+    return None

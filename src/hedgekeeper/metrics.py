@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from hedgekeeper.policy.dispatch import Evaluation
 
 __all__ = ["CONTENT_TYPE", "LEG_STATES", "Metrics"]
 
@@ -22,6 +26,9 @@ CONTENT_TYPE: str = CONTENT_TYPE_LATEST
 LEG_STATES: tuple[str, ...] = ("starting", "live", "degraded", "halted", "stopped")
 """States every leg reports from the start, so `hedgekeeper_leg_state{state="halted"} == 1` can be
 alerted on before any leg has ever halted (an absent series is a silent alert)."""
+
+ROLES: tuple[str, ...] = ("starting", "standby", "active", "stopping")
+"""A daemon's role in its account's fleet (a lone daemon on SQLite is active)."""
 
 _NS = "hedgekeeper"
 
@@ -61,6 +68,11 @@ class Metrics:
         self._funding_out = counter(
             "funding_paid", "Funding paid (a positive number), in the settle coin.", ("leg",)
         )
+        self._role = Gauge(
+            "role", "1 for the daemon's role (standby: waiting for the lease).", ("role",),
+            namespace=_NS, registry=reg,
+        )  # fmt: skip
+        self.role("starting")
         self._states_seen: dict[str, set[str]] = {}
         # What the alert watcher sees (set off the decision path, once a tick).
         self._kill = Gauge(
@@ -85,6 +97,12 @@ class Metrics:
             "1 while an alert's condition is open (sent, not resolved).",
             ("kind", "leg"),
         )
+        self._value = gauge("policy_value", "The leg's value V the policy sees (quote currency).")
+        self._floor = gauge("policy_floor", "The policy's floor F (quote); NaN without one.")
+        self._cushion = gauge("policy_cushion", "V - F (quote); NaN without a floor.")
+        self._over = gauge("policy_value_over_floor", "V / F; NaN without a floor.")
+        self._target_h = gauge("policy_target_ratio", "The hedge ratio h the policy targets.")
+        self._near = gauge("policy_near_floor", "1 when V is within floor_buffer of F (or below).")
 
     def observe_plan(
         self,
@@ -103,6 +121,19 @@ class Metrics:
         # NaN rather than 0: "no exposure to hedge" must not look like "nothing hedged".
         ratio = math.nan if achieved_ratio is None else float(achieved_ratio)
         self._achieved.labels(leg).set(ratio)
+
+    def observe_policy(self, leg: str, evaluation: Evaluation) -> None:
+        """The policy's last evaluation: V, F, cushion, V/F, target h, near the floor."""
+
+        def num(value: Decimal | None) -> float:
+            return math.nan if value is None else float(value)
+
+        self._value.labels(leg).set(num(evaluation.value))
+        self._floor.labels(leg).set(num(evaluation.floor))
+        self._cushion.labels(leg).set(num(evaluation.cushion))
+        self._over.labels(leg).set(num(evaluation.value_over_floor))
+        self._target_h.labels(leg).set(num(evaluation.h))
+        self._near.labels(leg).set(1.0 if evaluation.near_floor else 0.0)
 
     def data_age(self, leg: str, seconds: float) -> None:
         self._age.labels(leg).set(seconds)
@@ -163,6 +194,10 @@ class Metrics:
         self._alerts.labels(kind).inc()
         if open_ is not None:
             self._alert_open.labels(kind, leg or "").set(1.0 if open_ else 0.0)
+
+    def role(self, role: str) -> None:
+        for name in ROLES:
+            self._role.labels(name).set(1.0 if name == role else 0.0)
 
     def render(self) -> bytes:
         """The text exposition of every metric, for /metrics."""

@@ -1,4 +1,5 @@
-"""The ops HTTP endpoint: /healthz for Docker's HEALTHCHECK, /metrics for Prometheus, /status.
+"""The ops HTTP endpoint: /healthz for Docker's HEALTHCHECK and liveness probes, /readyz for
+readiness (the active daemon of a fleet, keeping its hedge), /metrics for Prometheus, /status.
 
 It is given three plain callables and a `Metrics`, never the engine itself, so it cannot reach
 into trading state (or be blocked by it) and can be tested with lambdas. The callables are called
@@ -46,10 +47,12 @@ class OpsServer:
         health: HealthFn,
         status: StatusFn,
         metrics: Metrics,
+        ready: HealthFn | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._health = health
+        self._ready = ready or health
         self._status = status
         self._metrics = metrics
         self._runner: web.AppRunner | None = None
@@ -62,6 +65,7 @@ class OpsServer:
             raise RuntimeError("ops server already started")
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._render_metrics)
         app.router.add_get("/status", self._render_status)
         # No access log: Docker's HEALTHCHECK and Prometheus would write a line every few seconds.
@@ -84,13 +88,10 @@ class OpsServer:
             await runner.cleanup()
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        try:
-            ok, reason = self._health()
-        except Exception as exc:  # a broken probe is unhealthy, not a 500 with a traceback
-            ok, reason = False, f"health check failed: {type(exc).__name__}: {exc}"
-        if ok:
-            return web.Response(text="ok\n")
-        return web.Response(status=503, text=f"{reason or 'unhealthy'}\n")
+        return _probe(self._health)
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        return _probe(self._ready)
 
     async def _render_metrics(self, _request: web.Request) -> web.Response:
         return web.Response(body=self._metrics.render(), headers={"Content-Type": CONTENT_TYPE})
@@ -102,6 +103,16 @@ class OpsServer:
             error = {"error": f"{type(exc).__name__}: {exc}"}
             return web.json_response(error, status=500)
         return web.Response(text=body + "\n", content_type="application/json")
+
+
+def _probe(check: HealthFn) -> web.Response:
+    try:
+        ok, reason = check()
+    except Exception as exc:  # a broken probe is unhealthy, not a 500 with a traceback
+        ok, reason = False, f"health check failed: {type(exc).__name__}: {exc}"
+    if ok:
+        return web.Response(text=f"{reason if reason not in ('', 'ok') else 'ok'}\n")
+    return web.Response(status=503, text=f"{reason or 'unhealthy'}\n")
 
 
 def _bound_port(runner: web.AppRunner) -> int:

@@ -43,9 +43,21 @@ def exposure(snap: Snapshot, leg: LegConfig) -> Decimal:
     return max(total, ZERO)
 
 
-def exact_target(x: Decimal, mark: Decimal, leg: LegConfig, market: MarketSpec) -> Decimal:
+def ratio_of(leg: LegConfig, ratio: Decimal | None) -> Decimal:
+    """h: the one given (a policy's output), else the leg's constant ratio."""
+    if ratio is not None:
+        return ratio
+    if leg.hedge_ratio is None:
+        raise ValueError(f"leg {leg.name}: a {leg.policy.kind} policy's h must be given")
+    return leg.hedge_ratio
+
+
+def exact_target(
+    x: Decimal, mark: Decimal, leg: LegConfig, market: MarketSpec, ratio: Decimal | None = None
+) -> Decimal:
     """q* before rounding: linear -(h·X)/K, inverse -(h·X·P)/K."""
-    return -contracts_for_coin(market, leg.hedge_ratio * x, mark)
+    h = ratio_of(leg, ratio)
+    return -contracts_for_coin(market, h * x, mark)
 
 
 def band(target: Decimal, mark: Decimal, leg: LegConfig, market: MarketSpec) -> Decimal:
@@ -74,21 +86,30 @@ def split(size: Decimal, leg: LegConfig, market: MarketSpec) -> list[Decimal]:
     return [piece] * (pieces - 1) + [size - piece * (pieces - 1)]
 
 
-def plan(snap: Snapshot, leg: LegConfig) -> Plan:
+def _h(leg: LegConfig, ratio: Decimal | None) -> str:
+    """`, h=0.4` in the reason, for a policy whose h moves; nothing for a constant ratio."""
+    if ratio is None or leg.hedge_ratio is not None:
+        return ""
+    return f", h={ratio:.4f}"
+
+
+def plan(snap: Snapshot, leg: LegConfig, ratio: Decimal | None = None) -> Plan:
     x = exposure(snap, leg)
     mark = snap.prices.mark
-    target = snap.market.round_amount(exact_target(x, mark, leg, snap.market))
+    h = ratio_of(leg, ratio)
+    target = snap.market.round_amount(exact_target(x, mark, leg, snap.market, h))
     target = min(target, ZERO)
     q = snap.position.contracts
-    return Plan(exposure=x, target=target, position=q, drift=target - q, mark=mark)
+    return Plan(exposure=x, target=target, position=q, drift=target - q, mark=mark, ratio=h)
 
 
-def reconcile(snap: Snapshot, leg: LegConfig) -> Decision:
-    """Hold, with the reason, or the orders that take the position all the way to target."""
-    p = plan(snap, leg)
+def reconcile(snap: Snapshot, leg: LegConfig, ratio: Decimal | None = None) -> Decision:
+    """Hold, with the reason, or the orders that take the position all the way to target.
+    `ratio` is h from the leg's policy; None means the leg's constant `hedge_ratio`."""
+    p = plan(snap, leg, ratio)
     market = snap.market
     why = (
-        f"X={p.exposure:.8f} {leg.asset} at {p.mark} -> target {p.target}, "
+        f"X={p.exposure:.8f} {leg.asset} at {p.mark}{_h(leg, p.ratio)} -> target {p.target}, "
         f"position {p.position}, drift {p.drift}"
     )
     if p.drift == 0:

@@ -19,6 +19,7 @@ from typing import Any
 
 from hedgekeeper.config import Settings
 from hedgekeeper.domain import ZERO
+from hedgekeeper.policy import describe
 from hedgekeeper.simulate import Hour, Replay
 from hedgekeeper.units import coins, pct
 from hedgekeeper.units import quote as _q
@@ -147,7 +148,10 @@ def figures(replay: Replay) -> Figures:
         start=_iso(first.ts),
         end=_iso(last.ts),
         points=len(hours),
-        hedge_ratio=", ".join(str(leg.hedge_ratio) for leg in replay.setup.legs),
+        hedge_ratio=", ".join(
+            str(leg.hedge_ratio) if leg.hedge_ratio is not None else describe(leg.policy)
+            for leg in replay.setup.legs
+        ),
         start_price=first.price,
         end_price=last.price,
         unhedged_start=start,
@@ -259,11 +263,19 @@ def rows(fig: Figures) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]
         ("liquidations", str(fig.liquidations)),
         ("guard trips", trips),
     ]
-    if all(Decimal(h) == 1 for h in fig.hedge_ratio.split(", ")):
+    if all(_is_one(h) for h in fig.hedge_ratio.split(", ")):
         # Only at h = 1 should the hedged value track start + funding - fees.
         gap = f"{_q(fig.deviation_max_quote, q)} ({pct(fig.deviation_max_fraction)})"
         insurance.insert(-2, ("hedged vs start+funding-fees", f"within {gap}"))
     return values, insurance
+
+
+def _is_one(ratio: str) -> bool:
+    """A constant h of 1 (a policy's description is not a number)."""
+    try:
+        return Decimal(ratio) == 1
+    except ArithmeticError:
+        return False
 
 
 def table(fig: Figures) -> str:

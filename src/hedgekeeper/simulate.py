@@ -11,9 +11,10 @@ of the arithmetic.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,12 +24,14 @@ from hedgekeeper.domain import ZERO
 from hedgekeeper.engine import LegEngine
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
+from hedgekeeper.policy import ConstantPolicy, CppiPolicy, PutPolicy, multiplier_problem
 from hedgekeeper.pricepath import PricePoint, load_csv
 from hedgekeeper.reconcile import band, plan
 from hedgekeeper.venues.sim import SimVenue
 
 __all__ = ["Hour", "Replay", "Setup", "SimulateError", "prepare", "replay", "run"]
 
+Policy = ConstantPolicy | CppiPolicy | PutPolicy
 MAX_STEPS_PER_POINT = 32  # the daemon decides again after each change; this bounds a busy hour
 JOURNAL = "journal.sqlite"
 
@@ -41,6 +44,9 @@ class QuietMetrics(Metrics):
         pass
 
     def data_age(self, leg: str, seconds: float) -> None:
+        pass
+
+    def observe_policy(self, *args: object) -> None:
         pass
 
     def leg_state(self, leg: str, state: str) -> None:
@@ -84,6 +90,8 @@ class Hour:
     fees_quote: Decimal
     flows_quote: Decimal  # deposits minus withdrawals
     under: bool  # short of the target by more than the deadband (the daemon could not act)
+    value: Decimal | None = None  # V as the legs' policies see it (None before they evaluate)
+    floor: Decimal | None = None  # their floors F, summed (None: no leg has a floor)
 
     @property
     def residual(self) -> Decimal:
@@ -124,8 +132,11 @@ def prepare(
     ratio: Decimal | None = None,
     start_coin: Decimal | None = None,
     contract_size: Decimal | None = None,
+    policy: Policy | None = None,
 ) -> Setup:
     """The legs and sim venue to replay; raises PricePathError or SimulateError.
+
+    `ratio` (a constant h) or `policy` replaces every leg's policy.
 
     Without settings: the embedded default's sim venue and its inverse leg, on one inverse
     BTC/USD:BTC market of `contract_size` USD contracts (10 unless given), the coin in the
@@ -137,7 +148,32 @@ def prepare(
         raise SimulateError(f"--contract-size: must be positive, got {contract_size}")
     path = load_csv(prices)
     if settings is None:
-        return _default_setup(path, ratio, start_coin, contract_size or Decimal(10))
+        setup = _default_setup(path, ratio, start_coin, contract_size or Decimal(10))
+    else:
+        setup = _config_setup(settings, prices, path, ratio, start_coin, contract_size)
+    if policy is not None:
+        setup = replace(setup, legs=tuple(leg.with_policy(policy) for leg in setup.legs))
+    step = path_step(path)
+    for i, leg in enumerate(setup.legs):
+        if why := multiplier_problem(leg.policy, step):
+            raise SimulateError(f"legs.{i}.policy.{why} (the price history's step)")
+    return setup
+
+
+def path_step(path: Sequence[PricePoint]) -> float:
+    """The history's usual step (the median gap): how often the daemon evaluates on it."""
+    gaps = sorted(b.ts - a.ts for a, b in itertools.pairwise(path))
+    return gaps[len(gaps) // 2] if gaps else 3600.0
+
+
+def _config_setup(
+    settings: Settings,
+    prices: Path,
+    path: Sequence[PricePoint],
+    ratio: Decimal | None,
+    start_coin: Decimal | None,
+    contract_size: Decimal | None,
+) -> Setup:
     sims = {leg.perp.venue for leg in settings.legs}
     sims |= {s.venue for leg in settings.legs for s in leg.spot if s.venue}
     if len(sims) != 1 or settings.venues[next(iter(sims))].exchange != "sim":
@@ -149,7 +185,7 @@ def prepare(
     sim = settings.venues[name].sim or SimConfig()
     legs = settings.legs
     if ratio is not None:
-        legs = tuple(leg.model_copy(update={"hedge_ratio": ratio}) for leg in legs)
+        legs = tuple(leg.with_policy(ConstantPolicy(ratio=ratio)) for leg in legs)
     update: dict[str, object] = {"prices": prices}
     if start_coin is not None:
         update["derivatives"] = {**sim.derivatives, legs[0].asset: start_coin}
@@ -167,7 +203,7 @@ def _default_setup(
     default = config.load(None)
     leg = next(leg for leg in default.legs if leg.perp.symbol == "BTC/USD:BTC")
     if ratio is not None:
-        leg = leg.model_copy(update={"hedge_ratio": ratio})
+        leg = leg.with_policy(ConstantPolicy(ratio=ratio))
     sim = default.venues[leg.perp.venue].sim or SimConfig()
     coin = sim.derivatives.get("BTC", ZERO) if start_coin is None else start_coin
     market = SimMarket(symbol="BTC/USD:BTC", kind="inverse", contract_size=k)
@@ -346,15 +382,23 @@ class Tape:
         self._catch_up(price)
         x = target = hedged = short = ZERO
         under = False
+        value: Decimal | None = None
+        floor: Decimal | None = None
         for engine in self.engines:
+            if (ev := engine.policy.last) is not None:
+                value = (value or ZERO) + ev.value
+                if ev.floor is not None:
+                    floor = (floor or ZERO) + ev.floor
             assert engine.feed is not None
             last = engine.last.plan if engine.last and settled else None
-            p = last or plan(engine.feed.snapshot(now), engine.leg)
+            p = last or plan(engine.feed.snapshot(now), engine.leg, engine.policy.held())
             market = engine.feed.market
             # Another coin's figures are counted in the report's coin by value.
             scale = Decimal(1) if market.base == self.coin else p.mark / price
             x += p.exposure * scale
-            target += engine.leg.hedge_ratio * p.exposure * scale
+            target += (
+                (p.ratio if p.ratio is not None else engine.policy.held()) * p.exposure * scale
+            )
             hedged -= p.position * contracts.coin_per_contract(market, p.mark) * scale
             short -= p.position * contracts.quote_per_contract(market, p.mark)
             if p.drift < 0 and not under:
@@ -376,17 +420,14 @@ class Tape:
                 fees_quote=self.fees_quote,
                 flows_quote=self.flows_quote,
                 under=under,
+                value=value,
+                floor=floor,
             )
         )
 
     def finish(self, journal: Journal, path: Path) -> Replay:
         ex = self.exchange
-        trips: dict[str, int] = {}
-        rows = journal.db.execute(
-            "SELECT kind, COUNT(*) FROM events WHERE kind LIKE 'guard:%' GROUP BY kind"
-        ).fetchall()
-        for kind, count in rows:
-            trips[str(kind).removeprefix("guard:")] = int(count)
+        trips = journal.guard_trips()
         return Replay(
             setup=self.setup,
             coin=self.coin,

@@ -14,11 +14,14 @@ from typing import Any
 
 import structlog
 
+from hedgekeeper import fleet
 from hedgekeeper.alerting import Alerting
 from hedgekeeper.alerts import AlertKind
 from hedgekeeper.config import Settings
 from hedgekeeper.engine import LIVE_STATES, LegEngine
-from hedgekeeper.journal import Journal
+from hedgekeeper.fleet import Role
+from hedgekeeper.journal import Journal, JournalError, open_store
+from hedgekeeper.journal_schema import Dialect
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.notify import Notifier
 from hedgekeeper.ops import OpsServer
@@ -73,19 +76,41 @@ class Daemon:
         self.engines: list[LegEngine] = []
         self.ops_port: int | None = None
         self.venues: dict[str, Venue] = {}
+        self.role = Role.STARTING
+        self.role_changed = asyncio.Event()  # for whoever waits on a takeover
+        self.journal: Journal | None = None
 
     def status(self) -> dict[str, Any]:
+        journal = self.journal
         return {
             "mode": self.settings.mode,
+            "role": self.role.value,
+            "lease_epoch": journal.epoch if journal and self.role is Role.ACTIVE else None,
             "kill_switch": self.kill(),
             "legs": [e.status() for e in self.engines],
         }
 
     def health(self) -> tuple[bool, str]:
+        """Alive: a standby waiting for the lease is (liveness must not restart it)."""
+        if self.role is Role.STANDBY:
+            return True, "standby"
         if not self.engines:
-            return False, "starting"
+            return False, self.role.value
         bad = [why for ok, why in (e.healthy() for e in self.engines) if not ok]
         return (not bad, "; ".join(bad) or "ok")
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready: the active daemon keeping its hedge (a standby serves no traffic)."""
+        if self.role is not Role.ACTIVE:
+            return False, self.role.value
+        return self.health()
+
+    def _become(self, role: Role) -> None:
+        if role is not self.role:
+            log.info("role", role=role.value, ops_port=self.ops_port)
+            self.role_changed.set()
+        self.role = role
+        self.metrics.role(role.value)
 
     def summary(self) -> str:
         return "; ".join(
@@ -94,71 +119,99 @@ class Daemon:
         )
 
     async def run(self) -> int:
-        journal = Journal(self.settings.journal, fresh=self.fresh_journal)
-        run = RunSummary(journal)
+        store = open_store(
+            self.settings.journal, self.settings.journal_secret(), fresh=self.fresh_journal
+        )
+        shared = store.dialect is Dialect.POSTGRESQL
         self.venues = venues = build_venues(self.settings)
         self._signals()
+        code = 0
+        ops = None
         try:
+            ops = await self._ops()  # early: a standby reports as one
             for venue in venues.values():
                 await venue.open()
-            journal.claim({name: await venue.identity() for name, venue in venues.items()})
-            self.engines = [
-                LegEngine(leg, venues, journal, self.metrics, self.kill)
-                for leg in self.settings.legs
-            ]
-            for engine in self.engines:
-                await engine.start()
-            self.alerts.start()
-            self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
-            for engine in self.engines:  # crash recovery before any new decision
-                for outcome in await engine.executor.recover(engine.leg.name):
-                    log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
-                    self.alerts.event(
-                        AlertKind.RECOVERED,
-                        engine.leg.name,
-                        f"order {outcome.client_id} settled as {outcome.state.value} "
-                        f"({outcome.filled} contracts filled) {outcome.message}".strip(),
-                        self._now(),
-                    )
-                await engine.refresh()
-            self._orphans(journal)
-            run.begin()
-            ops = await self._ops()
-            log.info(
-                "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
-            )
-            async with asyncio.TaskGroup() as tasks:
-                clocks = [tasks.create_task(c()) for c in self._clocks(venues)]
-                legs = [
-                    tasks.create_task(
-                        e.run(self.stop, self.settings.venues[e.leg.perp.venue].rest_interval)
-                    )
-                    for e in self.engines
+            identities = {name: await venue.identity() for name, venue in venues.items()}
+            account = fleet.account_key(self.settings, identities) if shared else ""
+            self.journal = journal = Journal(store, account=account)
+            journal.claim(identities)
+            cfg = self.settings.fleet
+            waiting = lambda: self._become(Role.STANDBY)  # noqa: E731
+            if await fleet.acquire(journal, cfg.lease_poll, self.stop, waiting):
+                self.engines = [
+                    LegEngine(leg, venues, journal, self.metrics, self.kill)
+                    for leg in self.settings.legs
                 ]
-                tasks.create_task(self._heartbeat())
-                tasks.create_task(
-                    heartbeat(self.engines, self.stop, self.settings.log.heartbeat_seconds)
-                )
-                tasks.create_task(self.alerts.watch(self.engines, self.kill, self.stop))
-                await self.stop.wait()
-                self.notifier.stopping("stopping: finishing the order in flight")
-                log.info("daemon_stopping")
-                _, pending = await asyncio.wait(legs, timeout=SHUTDOWN_GRACE)
-                for task in [*pending, *clocks]:
-                    task.cancel()
+                self._become(Role.ACTIVE)
+                try:
+                    await self._trade(journal, venues, cfg.lease_check if shared else None)
+                except* JournalError as lost:
+                    # No new intent can be written: stop everything at once, and let the
+                    # supervisor start this daemon again (as a standby, if another took over).
+                    log.error("lease_lost", reason=str(lost.exceptions[0]))
+                    code = fleet.LEASE_LOST_EXIT
+        finally:
+            self._become(Role.STOPPING)
+            await self.alerts.close(ALERT_GRACE)
             if ops is not None:
                 await ops.stop()
-            run.log([e.status() for e in self.engines])
-            self.alerts.event(AlertKind.STOPPED, None, self.summary() or "stopped", self._now())
-        finally:
-            await self.alerts.close(ALERT_GRACE)
             for venue in venues.values():
                 with contextlib.suppress(Exception):
                     await venue.close()
-            journal.close()
+            store.close()
             self.notifier.close()
-        log.info("daemon_stopped")
-        return 0
+        log.info("daemon_stopped", code=code)
+        return code
+
+    async def _trade(
+        self, journal: Journal, venues: dict[str, Venue], lease_check: float | None
+    ) -> None:
+        run = RunSummary(journal)
+        # Start and recover outside the task group, so their errors (a policy the leg cannot
+        # hold) reach the command as themselves; intents are fenced there anyway.
+        for engine in self.engines:
+            await engine.start()
+        self.alerts.start()
+        self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
+        for engine in self.engines:  # crash recovery before any new decision
+            for outcome in await engine.executor.recover(engine.leg.name):
+                log.info("recovered", client_id=outcome.client_id, state=outcome.state.value)
+                self.alerts.event(
+                    AlertKind.RECOVERED,
+                    engine.leg.name,
+                    f"order {outcome.client_id} settled as {outcome.state.value} "
+                    f"({outcome.filled} contracts filled) {outcome.message}".strip(),
+                    self._now(),
+                )
+            await engine.refresh()
+        self._orphans(journal)
+        run.begin()
+        async with asyncio.TaskGroup() as tasks:
+            if lease_check is not None:
+                tasks.create_task(fleet.keep(journal, lease_check, self.stop))
+            log.info(
+                "daemon_ready", legs=[e.leg.name for e in self.engines], ops_port=self.ops_port
+            )
+            clocks = [tasks.create_task(c()) for c in self._clocks(venues)]
+            legs = [
+                tasks.create_task(
+                    e.run(self.stop, self.settings.venues[e.leg.perp.venue].rest_interval)
+                )
+                for e in self.engines
+            ]
+            tasks.create_task(self._heartbeat())
+            tasks.create_task(
+                heartbeat(self.engines, self.stop, self.settings.log.heartbeat_seconds)
+            )
+            tasks.create_task(self.alerts.watch(self.engines, self.kill, self.stop))
+            await self.stop.wait()
+            self.notifier.stopping("stopping: finishing the order in flight")
+            log.info("daemon_stopping")
+            _, pending = await asyncio.wait(legs, timeout=SHUTDOWN_GRACE)
+            for task in [*pending, *clocks]:
+                task.cancel()
+        run.log([e.status() for e in self.engines])
+        self.alerts.event(AlertKind.STOPPED, None, self.summary() or "stopped", self._now())
 
     def _orphans(self, journal: Journal) -> None:
         """Say which unsettled intents no leg recovers: sent by a leg, or to a venue, that this
@@ -180,7 +233,7 @@ class Daemon:
 
     def _legs(self) -> list[str]:
         return [
-            f"{self.settings.mode}: leg {leg.name} hedges {leg.hedge_ratio:.0%} of {leg.asset} "
+            f"{self.settings.mode}: leg {leg.name} hedges {leg.hedge_text()} of {leg.asset} "
             f"with {leg.perp.symbol} on {leg.perp.venue}"
             for leg in self.settings.legs
         ]
@@ -202,7 +255,9 @@ class Daemon:
         cfg = self.settings.ops
         if not cfg.enabled:
             return None
-        server = OpsServer(cfg.host, cfg.port, self.health, self.status, self.metrics)
+        server = OpsServer(
+            cfg.host, cfg.port, self.health, self.status, self.metrics, ready=self.ready
+        )
         self.ops_port = await server.start()
         return server
 

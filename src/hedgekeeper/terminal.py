@@ -75,45 +75,32 @@ class RunSummary:
     """Orders, fees and funding of this run, read back from the journal when the daemon exits."""
 
     journal: Journal
-    first_intent: int = 0
-    first_funding: int = 0
+    after: tuple[int, int] = (0, 0)
     started: float = 0.0
 
     def begin(self) -> None:
-        db = self.journal.db
-        self.first_intent = int(
-            db.execute("SELECT COALESCE(MAX(id), 0) FROM intents").fetchone()[0]
-        )
-        self.first_funding = int(
-            db.execute("SELECT COALESCE(MAX(id), 0) FROM funding").fetchone()[0]
-        )
+        self.after = self.journal.high_water()
         self.started = time.monotonic()
 
     def lines(self, legs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """One event per leg: what it did this run and where it stands."""
-        db = self.journal.db
         out = []
         for leg in legs:
             name = leg["leg"]
-            orders = db.execute(
-                "SELECT COUNT(*) FROM intents WHERE leg=? AND id>?", (name, self.first_intent)
-            ).fetchone()[0]
-            fills = db.execute(
-                "SELECT contracts, fee FROM fills WHERE leg=? AND intent_id>?",
-                (name, self.first_intent),
-            ).fetchall()
-            funding = db.execute(
-                "SELECT amount FROM funding WHERE leg=? AND id>?", (name, self.first_funding)
-            ).fetchall()
+            orders, fills, fee, funding = self.journal.run_totals(name, self.after)
             out.append(
                 {
                     "leg": name,
                     "symbol": leg.get("symbol"),
                     "state": leg.get("state"),
-                    "orders": int(orders),
-                    "fills": len(fills),
-                    "fee": str(sum((Decimal(f[1]) for f in fills), Decimal(0))),
-                    "funding_net": str(sum((Decimal(r[0]) for r in funding), Decimal(0))),
+                    "orders": orders,
+                    "fills": fills,
+                    "fee": str(fee),
+                    "funding_net": (
+                        "unknown"  # the exchange does not report this market's funding
+                        if leg.get("funding_total") == "unknown"
+                        else str(funding)
+                    ),
                     "position": leg.get("position"),
                     "target": leg.get("target"),
                     "minutes": round((time.monotonic() - self.started) / 60, 1),

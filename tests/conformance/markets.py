@@ -11,11 +11,13 @@ from decimal import Decimal
 
 from tests.conformance.harness import Market, WireHarness
 from tests.conformance.sim import SimHarness
-from tests.emulators.dialects import bybit
+from tests.emulators.dialects import bingx, bybit, deribit
 
 D = Decimal
 INVERSE = {"BTC": D(2), "USDT": D(0)}  # the coin is its own collateral
 LINEAR = {"BTC": D(2), "USDT": D(200000)}  # USDT collateral for 2.5 BTC of short at 60,000
+USDC = {"BTC": D(2), "USDC": D(200000)}  # Deribit's linear perp settles in USDC
+POLLED = {"poll_interval": 1.0}  # polled over REST; the 0.5 s REST truth reads come between
 
 MARKETS = (
     Market("sim-inverse", "sim", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
@@ -26,5 +28,13 @@ MARKETS = (
            D("0.3"), WireHarness, bybit.emulator, {"unified": True}),
     Market("bybit-linear", "bybit", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
            D("1"), WireHarness, bybit.emulator, {"unified": True}),
+    Market("deribit-inverse", "deribit", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), WireHarness, deribit.emulator),
+    Market("deribit-linear", "deribit", "BTC/USDC:USDC", "linear", USDC, D(60000), D("0.5"),
+           D("1"), WireHarness, deribit.emulator),
+    Market("bingx-inverse", "bingx", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), WireHarness, bingx.conformance("inverse"), POLLED, mode="live"),
+    Market("bingx-linear", "bingx", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), WireHarness, bingx.conformance("linear"), POLLED),
 )  # fmt: skip
 EXTERNAL = tuple(m for m in MARKETS if m.external)

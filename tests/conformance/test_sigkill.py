@@ -69,7 +69,11 @@ async def sigkill_recovers_the_order(
 
 
 @pytest.mark.parametrize("market", EXTERNAL, ids=[m.id for m in EXTERNAL])
-async def test_sigkill_mid_order_then_restart(market: Market, tmp_path: Path) -> None:
+async def test_sigkill_mid_order_then_restart(
+    market: Market, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if market.mode == "live":  # an emulator in live's place: `run` still wants the consent
+        monkeypatch.setenv("HEDGEKEEPER_CONFIRM_LIVE", "1")
     async with WireHarness(market) as h:
         await sigkill_recovers_the_order(h, tmp_path)
 

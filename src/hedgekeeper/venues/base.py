@@ -62,6 +62,10 @@ class BadReply(VenueError):
     """A reply the daemon cannot vouch for (missing fields, nonsense numbers, wrong symbol)."""
 
 
+class FundingUnknown(VenueError):
+    """The exchange does not say what funding this market paid: unknown, never zero."""
+
+
 @dataclass(frozen=True, slots=True)
 class SpotReading:
     asset: str
@@ -113,6 +117,11 @@ class Venue(Protocol):
         """Look an order up by client id; None when the exchange has never seen it."""
 
     async def cancel(self, symbol: str, client_id: str) -> OrderReport | None: ...
+
+    async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
+        """Client ids of the account's orders on `symbol`, open or done since `since`: whoever
+        placed them (how another trader on the account is noticed)."""
+        ...
 
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         """Move coin from the spot wallet to the perp's wallet; exposure is unchanged."""

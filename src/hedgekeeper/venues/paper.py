@@ -170,6 +170,11 @@ class PaperVenue:
     async def cancel(self, symbol: str, client_id: str) -> OrderReport | None:
         return self.orders.get(client_id)
 
+    async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
+        """None: a dry run sends no order, so a live daemon beside it on the account (the
+        documented rehearsal) doubles nothing and must not halt it."""
+        return []
+
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         raise OrderRejected("dry-run: no transfers")
 

@@ -15,7 +15,10 @@ from hedgekeeper.venues.ccxt.quirks import Quirks
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
 
 EXCHANGES: dict[str, str] = {
+    "bingx": "hedgekeeper.venues.bingx",
     "bybit": "hedgekeeper.venues.bybit",
+    "mexc": "hedgekeeper.venues.mexc",
+    "deribit": "hedgekeeper.venues.deribit",
 }
 
 

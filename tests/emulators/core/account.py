@@ -58,7 +58,8 @@ class Account:
         self.instruments: dict[str, Instrument] = {}
         self.positions: dict[str, Position] = {}
         self.orders: dict[str, Order] = {}
-        self.by_client: dict[str, Order] = {}
+        self.by_client: dict[str, Order] = {}  # the latest order per client id
+        self.unique_client_ids = True  # False: ids are labels the exchange lets repeat
         self.executions: list[Execution] = []
         self.changes: list[Change] = []
         self.max_fill: Decimal | None = None  # liquidity cap per order, None: unlimited
@@ -221,7 +222,7 @@ class Account:
             raise Refusal(Reason.INVALID, f"qty {qty}")
         if spec.price is not None and (spec.price <= 0 or spec.price % instrument.tick != 0):
             raise Refusal(Reason.INVALID, f"price {spec.price}")
-        if spec.client_id and spec.client_id in self.by_client:
+        if spec.client_id and self.unique_client_ids and spec.client_id in self.by_client:
             raise Refusal(Reason.DUPLICATE, f"client order id {spec.client_id} exists")
         if spec.reduce_only:
             qty = self._reduce_only_qty(instrument, spec.side, qty)

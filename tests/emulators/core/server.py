@@ -61,6 +61,9 @@ class RequestLogEntry:
     error: str | None = None
 
 
+ORDERS = "<create-order>"  # a fault's path: every create-order path of the dialect
+
+
 @dataclass
 class _Fault:
     kind: str  # "http" | "rate" | "margin"
@@ -101,6 +104,7 @@ class Emulator:
         self._stopping = asyncio.Event()
         self.order_arrived = asyncio.Event()
         self.port = 0
+        self.reading = ""  # the path of the REST request whose params are being read
         self._routes = dialect.routes()
         dialect.bind(self)
 
@@ -188,6 +192,11 @@ class Emulator:
         """The next `count` REST calls answer the exchange's own rate-limit error."""
         self._faults.append(_Fault("rate", count, path))
 
+    def rate_limit_next_order(self, count: int = 1) -> None:
+        """The next `count` create-orders, on whichever order path (Deribit has two), answer the
+        exchange's own rate-limit error."""
+        self._faults.append(_Fault("rate", count, ORDERS))
+
     def refuse_next_orders(self, count: int) -> None:
         """The next `count` create-orders are refused for margin; nothing is executed."""
         self._faults.append(_Fault("margin", count, None))
@@ -239,6 +248,12 @@ class Emulator:
     def private_connections(self) -> int:
         return sum(1 for c in self.conns if c.private)
 
+    def is_create(self, method: str, path: str) -> bool:
+        """A create-order request: to an order path, by one of the dialect's `order_methods`
+        when it names them (BingX cancels and looks up by DELETE and GET on the create path)."""
+        methods = getattr(self.dialect, "order_methods", None)
+        return path in self.dialect.order_paths and (methods is None or method in methods)
+
     # -- REST ---------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -247,6 +262,7 @@ class Emulator:
         for hook in list(self.request_hooks):
             hook(request.path)
         body = await request.text() if request.method != "GET" else ""
+        self.reading = request.path  # a dialect whose path is a parameter (Deribit's buy | sell)
         params = self.dialect.params(request.method, request.query, body)
         call = Call(request.method, request.path, params, body or request.query_string,
                     request.headers)  # fmt: skip
@@ -255,7 +271,7 @@ class Emulator:
         fault = self._take_fault(call.path, ("http", "rate"))  # the gateway's, before all
         if fault is not None:
             answer = self._fault_answer(fault, call)
-        elif request.path in self.dialect.order_paths:
+        elif self.is_create(request.method, request.path):
             answer = await self._create_order(call)
         else:
             answer = await self._rest(call)
@@ -288,7 +304,12 @@ class Emulator:
 
     def _take_fault(self, path: str, kinds: tuple[str, ...]) -> _Fault | None:
         for fault in self._faults:
-            if fault.kind in kinds and fault.remaining > 0 and fault.path in (None, path):
+            orders = fault.path == ORDERS and path in self.dialect.order_paths
+            if (
+                fault.kind in kinds
+                and fault.remaining > 0
+                and (fault.path in (None, path) or orders)
+            ):
                 fault.remaining -= 1
                 return fault
         return None

@@ -62,6 +62,7 @@ from hedgekeeper.venues.ccxt.traits import (
 )
 
 TRAITS = Traits(
+    lists_orders=True,
     ccxt_options=frozen(
         {"fetchMarkets": {"types": ["spot", "linear", "inverse"]}}  # thousands of options: skip
     ),

@@ -10,7 +10,7 @@ exchange; its `traits` say what is data, its methods what is code.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -39,13 +39,17 @@ __all__ = ["Ctx", "Exchange", "Quirks", "StreamSpec", "unless_unchanged"]
 @dataclass(frozen=True, slots=True)
 class Ctx:
     """What a hook may use: the REST client (ccxt.pro in stream calls), the spot wallet's client
-    (`ex` unless the traits name a second exchange class), the account, the traits, the clock."""
+    (`ex` unless the traits name a second exchange class), the account, the traits, the clock,
+    and the markets the venue serves so far (OKX's spot read needs to know whether a coin is an
+    inverse swap's collateral there)."""
 
     ex: Exchange
     spot_ex: Exchange
     account: Account
     traits: Traits
     now: Callable[[], float]
+    markets: Mapping[str, MarketSpec] = field(default_factory=dict)
+    probe: bool = False  # the user consents to a probe order (testnet or live only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,12 @@ class Quirks:
         it is unified, so the config says; an exchange that can tell overrides this."""
         return self.traits.account("unified" if configured_unified else "separate")
 
+    async def market(self, ctx: Ctx, spec: MarketSpec) -> MarketSpec:
+        """The market as hedgekeeper counts it, from ccxt's (parsed into `spec`). An exchange
+        whose amounts need a price to become contracts (Bitget's coin-futures, in coin on an
+        inverse perp) overrides this."""
+        return spec
+
     def unit(self, market: MarketSpec) -> contracts.AmountUnit:
         return self.traits.amount_unit[market.kind]
 
@@ -129,6 +139,11 @@ class Quirks:
     async def funding(self, ctx: Ctx, market: MarketSpec, since: float) -> list[FundingEvent]:
         raw = await ctx.ex.fetch_funding_history(market.symbol, int(since * 1000))
         return parse.parse_funding(raw, market.symbol, ctx.traits.funding_sign)
+
+    async def trading(self, ctx: Ctx, market: MarketSpec) -> str | None:
+        """Why this key may not trade `market` (None: it may). Asked once per venue and market,
+        before settings are changed and before the first order; a reason refuses both."""
+        return None
 
     # -- orders --------------------------------------------------------------------------------
 

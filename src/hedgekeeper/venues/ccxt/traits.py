@@ -145,6 +145,9 @@ class Traits:
     watch_snapshot: bool = True
     poll_seconds: float = 5.0
     funding_sign: int = 1  # +1: the exchange's funding amount is received; -1: it is paid
+    # The account's orders on a symbol can be listed (ccxt's fetchOpenOrders and
+    # fetchClosedOrders with client ids): how another hedgekeeper on the account is noticed.
+    lists_orders: bool = False
     amount_unit: Mapping[ContractKind, AmountUnit] = field(
         default_factory=lambda: frozen(dict.fromkeys(ContractKind, AmountUnit.CONTRACTS))
     )

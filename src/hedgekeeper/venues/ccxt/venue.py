@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import gc
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from hedgekeeper.config import VenueConfig
@@ -61,6 +64,14 @@ class _Stream:
     refresh: Callable[[], Awaitable[list[Reading]]]
 
 
+@functools.cache
+def shared_tls(cafile: str) -> ssl.SSLContext:
+    """One TLS context for every ccxt client of the process: each would otherwise load the CA
+    bundle into a context of its own (0.7 MiB each, three per venue: 100 MiB for a 50-account
+    fleet, bench/fleet.py)."""
+    return ssl.create_default_context(cafile=cafile)
+
+
 class CcxtVenue:
     """One account at one ccxt exchange; implements `hedgekeeper.venues.base.Venue`."""
 
@@ -83,6 +94,7 @@ class CcxtVenue:
         self._spot: Exchange | None = None  # a second client for the spot wallet, if the traits say
         self._pro: Exchange | None = None
         self._specs: dict[str, MarketSpec] = {}
+        self._refusals: dict[str, str | None] = {}  # symbol -> why the key may not trade it
         self._secrets: tuple[str, ...] = ()
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -110,6 +122,8 @@ class CcxtVenue:
         if cls is None:
             raise VenueError(f"{self.name}: ccxt has no exchange {exchange_id!r}")
         exchange = cls(self._config())
+        if exchange.verify is True:
+            exchange.ssl_context = shared_tls(exchange.cafile)
         bucket = getattr(exchange, "tokenBucket", None) or {}
         if bucket.get("algorithm", "leakyBucket") == "leakyBucket" and bucket.get("refillRate"):
             rate = float(bucket["refillRate"])  # cost units per ms
@@ -152,7 +166,10 @@ class CcxtVenue:
         """What a hook gets: the clients, the account, the traits and the clock; never `self`."""
         rest = self.exchange
         spot = rest if self._spot is None else self._spot
-        return Ctx(rest if ex is None else ex, spot, self.account, self.traits, self.now)
+        markets = MappingProxyType(self._specs)
+        probe = self.cfg.probe_orders and self.mode != "dry-run"
+        ex = rest if ex is None else ex
+        return Ctx(ex, spot, self.account, self.traits, self.now, markets, probe)
 
     async def read(self, call: Callable[[], Awaitable[T]]) -> T:
         """A read with retries on VenueUnavailable (5xx, timeouts, rate limits)."""
@@ -210,16 +227,28 @@ class CcxtVenue:
 
             markets = parse.mapping(self.exchange.markets, "markets")
             tick_size = self.exchange.precisionMode == TICK_SIZE
-            self._specs[symbol] = parse.parse_market(markets.get(symbol), symbol, tick_size)
+            spec = parse.parse_market(markets.get(symbol), symbol, tick_size)
+            self._specs[symbol] = await self.read(lambda: self.quirks.market(self.ctx(), spec))
         return self._specs[symbol]
 
     async def settings(self, symbol: str) -> AccountSettings:
         market = await self.market(symbol)
         return await self.read(lambda: self.quirks.settings(self.ctx(), market))
 
+    async def trading_refusal(self, symbol: str) -> str | None:
+        """Why the exchange will not take this key's orders on `symbol` (None: it will), asked
+        of the exchange's package once (a probe order, where it needs one, goes out once)."""
+        if symbol not in self._refusals:
+            market = await self.market(symbol)
+            why = await self.write(lambda: self.quirks.trading(self.ctx(), market))
+            self._refusals[symbol] = None if why is None else f"{self.name}: {why}"
+        return self._refusals[symbol]
+
     async def ensure_settings(
         self, symbol: str, leverage: Decimal, margin_mode: str
     ) -> AccountSettings:
+        if why := await self.trading_refusal(symbol):
+            raise VenueError(f"{why}; refusing to trade {symbol}")
         market = await self.market(symbol)
         await self.write(
             lambda: self.quirks.ensure_settings(self.ctx(), market, leverage, margin_mode)
@@ -255,6 +284,8 @@ class CcxtVenue:
             raise OrderRejected(f"{self.name}: dry-run never sends orders")
         market = await self.market(request.symbol)
         self._check_client_id(request.client_id)
+        if why := await self.trading_refusal(request.symbol):
+            raise OrderRejected(f"{why}; not sent")
         try:
             reply = await self.quirks.place(self.ctx(), market, request)
         except Exception as exc:
@@ -291,6 +322,17 @@ class CcxtVenue:
                 await self.write(lambda: self.quirks.cancel(self.ctx(), market, client_id, raw))
         return await self.order(symbol, client_id)
 
+    async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
+        if not self.traits.lists_orders:  # not known to work there: no check rather than noise
+            return []
+        market = await self.market(symbol)
+        ex, since_ms = self.exchange, int(since * 1000)
+        rows = [
+            *await self.read(lambda: ex.fetch_open_orders(market.symbol)),
+            *await self.read(lambda: ex.fetch_closed_orders(market.symbol, since_ms)),
+        ]
+        return [str(c) for row in rows if (c := parse.mapping(row, "order").get("clientOrderId"))]
+
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         if amount <= 0:
             raise VenueError(f"{self.name}: transfer amount must be positive, got {amount}")
@@ -299,6 +341,17 @@ class CcxtVenue:
     async def funding(self, symbol: str, since: float) -> list[FundingEvent]:
         market = await self.market(symbol)
         return await self.read(lambda: self.quirks.funding(self.ctx(), market, since))
+
+    def feeds(self) -> str:
+        """How this exchange's readings arrive, for `hedgekeeper check`: which are pushed over the
+        websocket and which are polled over REST, at what interval."""
+        pushed = [k.value for k in Stream if k in self.traits.streams]
+        polled = [k.value for k in Stream if k not in self.traits.streams]
+        line = f"streams {', '.join(pushed) or 'none'}"
+        if polled:
+            seconds = format(Decimal(str(self.poll_seconds)).normalize(), "f")
+            line += f"; polled over REST every {seconds} s: {', '.join(polled)}"
+        return line
 
     # -- streams ------------------------------------------------------------------------------
 
@@ -337,9 +390,14 @@ class CcxtVenue:
         streams = [_Stream(s.name, _pushed(pro, s.call), s.parse, refresh[s.kind]) for s in specs]
         for kind in Stream:
             if kind not in {s.kind for s in specs}:
-                poll = _polled(self.traits.poll_seconds, refresh[kind])
+                poll = _polled(self.poll_seconds, refresh[kind])
                 streams.append(_Stream(f"{kind.value} poll", poll, _readings, refresh[kind]))
         return streams
+
+    @property
+    def poll_seconds(self) -> float:
+        """Seconds between REST polls of the readings the exchange does not push."""
+        return self.cfg.poll_interval or self.traits.poll_seconds
 
     async def watch(self, symbol: str, asset: str) -> AsyncIterator[Reading]:
         """REST snapshots first, then pushes; drops reconnect with backoff and a REST re-read."""

@@ -202,6 +202,9 @@ class SimExchange:
 
     # -- orders --------------------------------------------------------------------------------
 
+    def client_ids(self, symbol: str, since: float) -> list[str]:
+        return [c for c, (s, r) in self._orders.items() if s == symbol and r.ts >= since]
+
     def place(self, req: OrderRequest) -> OrderReport:
         """Fill at the mark at once, or refuse with the exchange-like error; never rests."""
         b = self._book(req.symbol)

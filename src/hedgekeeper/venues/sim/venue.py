@@ -137,6 +137,9 @@ class SimVenue:
         """Sim orders never rest, so cancelling only reports what became of the order."""
         return self.exchange.order(symbol, client_id)
 
+    async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
+        return self.exchange.client_ids(symbol, since)
+
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
         self.exchange.transfer_to_derivatives(asset, amount)
 
