@@ -212,7 +212,7 @@ def table(results: Sequence[Outcome], title: str, quote: str) -> str:
         f"funding {quote}",
     )
     for i, head in enumerate(heads):
-        grid.add_column(head, justify="left" if i == 0 else "right")
+        grid.add_column(head, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in results:
         over = "-" if r.min_value_over_floor is None else f"{r.min_value_over_floor:.3f}"
         grid.add_row(
@@ -227,7 +227,7 @@ def table(results: Sequence[Outcome], title: str, quote: str) -> str:
             _usd(r.fees_quote),
             _usd(r.funding_quote),
         )
-    console = Console(width=160, record=True, file=io.StringIO())
+    console = Console(width=180, record=True, file=io.StringIO())
     console.print(grid)
     return console.export_text()
 
