@@ -117,7 +117,7 @@ class PolicyKeeper:
             result = evaluate(self.spec, values, state, sigma)
         except PolicyError as exc:
             raise PolicyError(f"leg {self.leg.name}: policy.{exc.field}", exc.detail) from None
-        if result.state != self.state:
+        if result.state is not self.state and result.state != self.state:
             self._save(result.state)
         self.last = result
         return result.h
