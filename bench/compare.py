@@ -3,9 +3,10 @@
 The issue's five policies (constant 1 and 0.5, CPPI, TIPP, the rolling put) over BitMEX XBTUSD
 (8-hourly, 2018-06 to 2020-11) and Deribit BTC-PERPETUAL (hourly, 2019-04 to 2021-02), 1 BTC in
 the derivatives wallet, 10-USD inverse contracts. Prints, per history, the wall time of the whole
-comparison (loading the file, every replay, the figures; not the interpreter's start) and the
-table. With --out DIR the JSON, the table and the two plots go to DIR/<history>/ (the docs'
-figures and pictures come from there). A missing data file is said and skipped (exit 0).
+comparison (loading the file, every replay, the figures; not the interpreter's start), the CPU
+seconds of all its processes (summed: what idle cores would need) and the table. With --out DIR
+the JSON, the table and the two plots go to DIR/<history>/ (the docs' figures and pictures come
+from there). A missing data file is said and skipped (exit 0).
 
     python bench/compare.py [--out docs/img] [--jobs N]
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 from decimal import Decimal
@@ -36,6 +39,13 @@ SPECS = (
 TARGET_SECONDS = 10.0
 
 
+def _cpu() -> float:
+    """User + system seconds of this process and of its finished children (the workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write compare.json/.txt and plots here")
@@ -48,15 +58,20 @@ def main() -> int:
             print(f"bench/compare.py: {path} is not there; skipped")
             continue
         started = time.perf_counter()
+        cpu = _cpu()
         setups = [prepare(None, path, None, Decimal(1), Decimal(10), parse_spec(s)) for s in SPECS]
         results = compare(setups, args.jobs)
         elapsed = time.perf_counter() - started
+        cpu = _cpu() - cpu
         outcomes = [r[0] for r in results]
         doc = to_json(outcomes, results[0][1], path)
         text = table(outcomes, f"{name}: {doc['start']} to {doc['end']} UTC", "USD")
         verdict = "ok" if elapsed <= TARGET_SECONDS else "SLOWER than"
         print(f"{name}: {doc['points']:,} points x {len(SPECS)} policies")
         print(f"  wall time      {elapsed:.2f} s ({verdict} {TARGET_SECONDS:.0f} s)")
+        print(
+            f"  CPU time       {cpu:.2f} s in all processes; load average {os.getloadavg()[0]:.1f}"
+        )
         print(text, end="")
         if args.out is not None:
             from hedgekeeper.compare_plots import plot

@@ -23,7 +23,7 @@ from typing import Any
 
 from hedgekeeper.config import Settings
 from hedgekeeper.domain import ONE, ZERO
-from hedgekeeper.policy import SpecError, describe, parse_spec
+from hedgekeeper.policy import ConstantPolicy, PutPolicy, SpecError, describe, parse_spec
 from hedgekeeper.report import drawdown
 from hedgekeeper.simulate import Hour, Policy, Setup, SimulateError, prepare, run
 from hedgekeeper.units import pct
@@ -152,8 +152,16 @@ def compare(setups: Sequence[Setup], jobs: int | None = None) -> list[tuple[Outc
     workers = min(len(setups), jobs or os.cpu_count() or 1)
     if workers <= 1:
         return [_one(s) for s in setups]
+    # The dearest first (a put trades most, a constant ratio least), so no core idles at the end.
+    order = sorted(range(len(setups)), key=lambda i: _cost(setups[i]), reverse=True)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_one, setups))
+        done = dict(zip(order, pool.map(_one, [setups[i] for i in order]), strict=True))
+    return [done[i] for i in range(len(setups))]
+
+
+def _cost(setup: Setup) -> int:
+    policy = setup.legs[0].policy
+    return 2 if isinstance(policy, PutPolicy) else 0 if isinstance(policy, ConstantPolicy) else 1
 
 
 # ---- text ------------------------------------------------------------------------------------
@@ -204,7 +212,7 @@ def table(results: Sequence[Outcome], title: str, quote: str) -> str:
         f"funding {quote}",
     )
     for i, head in enumerate(heads):
-        grid.add_column(head, justify="left" if i == 0 else "right")
+        grid.add_column(head, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in results:
         over = "-" if r.min_value_over_floor is None else f"{r.min_value_over_floor:.3f}"
         grid.add_row(
@@ -219,7 +227,7 @@ def table(results: Sequence[Outcome], title: str, quote: str) -> str:
             _usd(r.fees_quote),
             _usd(r.funding_quote),
         )
-    console = Console(width=160, record=True, file=io.StringIO())
+    console = Console(width=180, record=True, file=io.StringIO())
     console.print(grid)
     return console.export_text()
 

@@ -19,4 +19,6 @@ def step(
     v = values.value
     if state is None:
         state = PolicyState(v0=v, v0_ts=values.now, floor=None, hwm=v)
+    if v <= state.hwm and state.last_h == spec.ratio:
+        return spec.ratio, state
     return spec.ratio, replace(state, hwm=max(state.hwm, v), last_h=spec.ratio)

@@ -46,4 +46,6 @@ def step(spec: CppiPolicy, values: LegValues, state: PolicyState) -> tuple[Decim
         floor = max(floor, spec.lock_in * hwm)
     cushion = v - floor * (ONE + spec.floor_buffer)
     exposed = ZERO if cushion <= 0 or v <= 0 else min(ONE, spec.multiplier * cushion / v)
+    if hwm == state.hwm and floor == state.floor:
+        return exposed, state  # most evaluations: nothing to remember (and nothing to journal)
     return exposed, replace(state, floor=floor, hwm=hwm)

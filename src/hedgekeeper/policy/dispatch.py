@@ -81,5 +81,6 @@ def evaluate(
         exposed, state = put.step(spec, values, state, sigma)
     raw = hedge_ratio(exposed, values)
     h = rebalance(raw, state.last_h, spec.deadband_h)
-    state = replace(state, last_h=h)
+    if h != state.last_h:
+        state = replace(state, last_h=h)
     return Evaluation(h, raw, values.value, state.floor, spec.floor_buffer, state)

@@ -26,7 +26,14 @@ from hedgekeeper.domain import ZERO, Snapshot
 from hedgekeeper.journal import Journal
 from hedgekeeper.policy import put
 from hedgekeeper.policy.dispatch import Evaluation, evaluate, needs_volatility
-from hedgekeeper.policy.spec import ConstantPolicy, PolicyError, PutPolicy, describe
+from hedgekeeper.policy.spec import (
+    WARN_MULTIPLIER,
+    ConstantPolicy,
+    CppiPolicy,
+    PolicyError,
+    PutPolicy,
+    describe,
+)
 from hedgekeeper.policy.state import PolicyState, rescale
 from hedgekeeper.policy.values import LegValues
 from hedgekeeper.reconcile import exposure
@@ -53,6 +60,13 @@ class PolicyKeeper:
         self.spec = leg.policy if leg.hedge_ratio is None else ConstantPolicy(ratio=leg.hedge_ratio)
         self.journal = journal
         self.readonly = readonly or journal is None
+        if isinstance(self.spec, CppiPolicy) and self.spec.multiplier > WARN_MULTIPLIER:
+            log.warning(
+                "policy_multiplier_high",
+                leg=leg.name,
+                multiplier=str(self.spec.multiplier),
+                why=f"above {WARN_MULTIPLIER}, a fall of 1/m between evaluations breaks the floor",
+            )
         text = journal.policy_state(leg.name) if journal is not None else None
         self.state: PolicyState | None = PolicyState.from_json(text) if text else None
         self.recovered = self.state is not None
@@ -103,7 +117,7 @@ class PolicyKeeper:
             result = evaluate(self.spec, values, state, sigma)
         except PolicyError as exc:
             raise PolicyError(f"leg {self.leg.name}: policy.{exc.field}", exc.detail) from None
-        if result.state != self.state:
+        if result.state is not self.state and result.state != self.state:
             self._save(result.state)
         self.last = result
         return result.h

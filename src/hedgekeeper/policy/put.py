@@ -128,7 +128,8 @@ def step(
         state = replace(state, roll=fresh, floor=fresh.floor)
     roll = state.roll
     assert roll is not None  # `due` is true without one
-    state = replace(state, hwm=max(state.hwm, values.value))
+    if values.value > state.hwm:
+        state = replace(state, hwm=values.value)
     return exposed_share(spec, roll, values), state
 
 
