@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import structlog
 
 from hedgekeeper import guards
-from hedgekeeper.alerts import Alert, AlertBook, AlertKind, Timing
+from hedgekeeper.alerts import KINDS, Alert, AlertBook, AlertKind, Timing
 from hedgekeeper.config import AlertsConfig
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.reconcile import band
@@ -189,6 +189,9 @@ class Alerting:
         self, legs: Sequence[LegLike], killed: Callable[[], bool], stop: asyncio.Event
     ) -> None:
         """Look at every leg each tick until the daemon stops."""
+        conditions = [k.value for k, info in KINDS.items() if info.resolved_title is not None]
+        legs_names = [engine.leg.name for engine in legs]
+        self.metrics.alert_series([k.value for k in AlertKind], conditions, [*legs_names, ""])
         while not stop.is_set():
             self.check(legs, killed)
             with contextlib.suppress(TimeoutError):

@@ -494,7 +494,6 @@ class Journal:
 
     def count(self, table: str) -> int:
         if table not in TABLES:
-from hedgekeeper.valuation import Valuation
             raise ValueError(f"no journal table {table!r}")
         [(n,)] = self.store.query(f"SELECT COUNT(*) FROM {table} WHERE account=?", (self.account,))
         return int(n)
