@@ -17,10 +17,11 @@ import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from hedgekeeper import contracts
 from hedgekeeper.config import LegConfig, Settings, SimConfig
@@ -203,27 +204,14 @@ def _total(tapes: Sequence[list[Hour]]) -> list[Hour]:
         if len(group) != len(tapes):
             continue  # an hour some leg did not value (it was stale): not comparable
 
-        def total(name: str, hours: list[Hour] = group) -> Decimal:
-            return sum((getattr(h, name) for h in hours), ZERO)
-
+        summed: dict[str, Any] = {
+            f.name: sum((getattr(h, f.name) for h in group), ZERO)
+            for f in fields(Hour)
+            if f.name not in ("ts", "price", "under")
+        }
+        first = group[0]
         out.append(
-            Hour(
-                ts=group[0].ts,
-                price=group[0].price,
-                holding=total("holding"),
-                unhedged=total("unhedged"),
-                hedged=total("hedged"),
-                exposure=total("exposure"),
-                target_coin=total("target_coin"),
-                hedged_coin=total("hedged_coin"),
-                short_quote=total("short_quote"),
-                funding_coin=total("funding_coin"),
-                funding_quote=total("funding_quote"),
-                fees_coin=total("fees_coin"),
-                fees_quote=total("fees_quote"),
-                flows_quote=total("flows_quote"),
-                under=any(h.under for h in group),
-            )
+            Hour(ts=first.ts, price=first.price, under=any(h.under for h in group), **summed)
         )
     return out
 
