@@ -84,6 +84,7 @@ class LegLike(Protocol):
     perp: Any
     journal: Any
     memory: Any
+    policy: Any  # policy.keeper.PolicyKeeper: its last evaluation has V, F and the buffer
 
 
 def timing(cfg: AlertsConfig) -> Timing:
@@ -233,6 +234,30 @@ class Alerting:
             now,
         )
         self.metrics.watched(name, under, distance, limit, rate)
+        self._floor(engine, now)
+
+    def _floor(self, engine: LegLike, now: float) -> None:
+        """A floor policy's value within its buffer of the floor, or below it (issue 13)."""
+        last = getattr(engine.policy, "last", None)
+        if last is None or last.floor is None:
+            return
+        name, value, floor = engine.leg.name, last.value, last.floor
+        breached = value < floor
+        near = last.near_floor  # below the floor is within the buffer too: both stay open
+        self.observe(
+            AlertKind.FLOOR_BUFFER,
+            name,
+            near,
+            f"value {value:,.2f} is within {last.buffer:.1%} of the floor {floor:,.2f}",
+            now,
+        )
+        self.observe(
+            AlertKind.FLOOR_BREACHED,
+            name,
+            breached,
+            f"value {value:,.2f} is below the floor {floor:,.2f} (V/F {value / floor:.4f})",
+            now,
+        )
 
     @staticmethod
     def _under_hedged(engine: LegLike) -> tuple[bool, str]:

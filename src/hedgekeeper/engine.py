@@ -378,7 +378,7 @@ class LegEngine:
             "state": self.state,
             "reason": self.why,
             "symbol": self.leg.perp.symbol,
-            "kind": self.market.kind.value if self.market else None,
+            "contract_kind": self.market.kind.value if self.market else None,
             "contract_size": str(self.market.contract_size) if self.market else None,
             "hedge_ratio": str(
                 plan.ratio if plan and plan.ratio is not None else self.policy.held()

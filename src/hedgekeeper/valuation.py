@@ -75,8 +75,15 @@ def valuation(snap: Snapshot, leg: LegConfig, plan: Plan, width: Decimal) -> Val
         exposure=plan.exposure,
         target=plan.target,
         band=width,
-        hedge_ratio=leg.hedge_ratio if plan.ratio is None else plan.ratio,  # a policy's h
+        hedge_ratio=_ratio(plan, leg),
     )
+
+
+def _ratio(plan: Plan, leg: LegConfig) -> Decimal:
+    """The h the target was sized for: the policy's at this moment, else the leg's constant."""
+    if plan.ratio is not None:
+        return plan.ratio
+    return ZERO if leg.hedge_ratio is None else leg.hedge_ratio
 
 
 def due(now: float, last: float) -> bool:
