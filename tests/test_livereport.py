@@ -31,7 +31,8 @@ def thirty_days(tmp_path: Path) -> Daemon:
             "count_collateral": False,
         }
     )
-    cold = cold.model_validate({**cold.model_dump(), "spot": [{"amount": "0.5"}]})
+    fields = cold.model_dump(exclude={"policy"})
+    cold = cold.model_validate({**fields, "spot": [{"amount": "0.5"}]})
     return Daemon(
         settings.model_copy(
             update={

@@ -207,7 +207,7 @@ def _total(tapes: Sequence[list[Hour]]) -> list[Hour]:
         summed: dict[str, Any] = {
             f.name: sum((getattr(h, f.name) for h in group), ZERO)
             for f in fields(Hour)
-            if f.name not in ("ts", "price", "under")
+            if f.name not in ("ts", "price", "under", "value", "floor")  # policy figures: per leg
         }
         first = group[0]
         out.append(
