@@ -219,7 +219,10 @@ def _total(tapes: Sequence[list[Hour]]) -> list[Hour]:
 def load(settings: Settings, since: float = 0.0) -> dict[str, tuple[Replay, Figures]]:
     """Per leg (and 'total' when several legs hedge one coin): the replay-shaped tape and its
     figures. Legs come from the journal; their config (for h) from `settings` where it has them."""
-    db = _connect(settings.journal)
+    path = Path(settings.journal)
+    if "://" in settings.journal:
+        raise ReportError("report reads a SQLite journal (a file); copy one out of PostgreSQL")
+    db = _connect(path)
     try:
         names = [r[0] for r in db.execute("SELECT DISTINCT leg FROM valuations ORDER BY leg")]
         if not names:
@@ -255,7 +258,7 @@ def load(settings: Settings, since: float = 0.0) -> dict[str, tuple[Replay, Figu
                 funding_out_coin=ledger.funding_out,
                 journal_funding=sum((a for _, a in ledger.funding), ZERO),
                 guard_trips=trips.get(name, {}),
-                journal=settings.journal,
+                journal=path,
             )
             out[name] = (replay, figures(replay))
             tapes.append(replay)
@@ -275,7 +278,7 @@ def load(settings: Settings, since: float = 0.0) -> dict[str, tuple[Replay, Figu
                     funding_out_coin=sum((r.funding_out_coin for r in tapes), ZERO),
                     journal_funding=ZERO,  # settle coins differ between legs: per leg only
                     guard_trips=_merge([r.guard_trips for r in tapes]),
-                    journal=settings.journal,
+                    journal=path,
                 )
                 out["total"] = (total, figures(total))
         return out
