@@ -293,3 +293,46 @@ def test_alert_test_without_urls_or_with_a_bad_one_says_what_to_fix(
     assert "alerts.urls[0]: not a URL apprise can send to (scheme 'nosuchservice')" in out
     assert TOKEN not in out
     assert cli.main(["run", "--config", str(config)]) == 2  # refused before starting
+
+
+async def test_a_floor_policy_alerts_within_its_buffer_then_below_its_floor(
+    tmp_path: Path, endpoint: Endpoint
+) -> None:
+    """CPPI from V0 = 130,000 USD, floor 80 %, buffer 5 %: a slide into the buffer, then a gap
+    through the floor; one message for each, however many hours they last."""
+    prices = [65000] * 3 + [65000 - 600 * i for i in range(1, 18)] + [15000] * 15
+    path = tmp_path / "path.csv"
+    path.write_text(
+        "timestamp,price\n"
+        + "".join(f"{1_700_000_000 + 3600 * i},{p}\n" for i, p in enumerate(prices))
+    )
+    base = settings_for(tmp_path, endpoint.url)
+    venue = base.venues["sim"]
+    assert venue.sim is not None
+    sim = venue.sim.model_copy(
+        update={"prices": path, "step_seconds": 3600, "speed": 36000, "funding_rate": D(0)}
+    )
+    leg = base.legs[0].model_validate(
+        {
+            **base.legs[0].model_dump(exclude={"hedge_ratio", "policy"}),
+            "policy": {
+                "kind": "cppi",
+                "floor_pct": "0.8",
+                "multiplier": "4",
+                "floor_buffer": "0.05",
+            },
+        }
+    )
+    settings = base.model_copy(
+        update={"venues": {"sim": venue.model_copy(update={"sim": sim})}, "legs": (leg,)}
+    )
+    daemon = Daemon(settings)
+    task, sim_venue = await start(daemon)
+    await sim_venue.wait_for(lambda: sim_venue.exchange.finished)
+    daemon.stop.set()
+    assert await asyncio.wait_for(task, 20) == 0
+    floors = [t for t in endpoint.titles() if "floor" in t]
+    assert sorted(floors) == [
+        "hedgekeeper: btc: value below the floor",
+        "hedgekeeper: btc: value within the floor's buffer",
+    ], endpoint.titles()

@@ -88,7 +88,7 @@ def leg_status(**over: Any) -> dict[str, Any]:
     base = {
         "leg": "btc",
         "symbol": "BTC/USD:BTC",
-        "kind": "inverse",
+        "contract_kind": "inverse",
         "contract_size": "1",
         "state": "live",
         "mark": "50000",
@@ -102,7 +102,9 @@ def leg_status(**over: Any) -> dict[str, Any]:
 
 def test_h_achieved_is_the_shorts_coin_value_over_the_exposure() -> None:
     assert achieved(leg_status()) == Decimal("0.99")
-    linear = leg_status(kind="linear", contract_size="0.001", position="-500", exposure="0.5")
+    linear = leg_status(
+        contract_kind="linear", contract_size="0.001", position="-500", exposure="0.5"
+    )
     assert achieved(linear) == Decimal(1)
     assert achieved(leg_status(exposure="0")) is None
     assert achieved(leg_status(mark=None)) is None

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import structlog
 
 from hedgekeeper import guards
-from hedgekeeper.alerts import Alert, AlertBook, AlertKind, Timing
+from hedgekeeper.alerts import KINDS, Alert, AlertBook, AlertKind, Timing
 from hedgekeeper.config import AlertsConfig
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.reconcile import band
@@ -84,6 +84,7 @@ class LegLike(Protocol):
     perp: Any
     journal: Any
     memory: Any
+    policy: Any  # policy.keeper.PolicyKeeper: its last evaluation has V, F and the buffer
 
 
 def timing(cfg: AlertsConfig) -> Timing:
@@ -189,6 +190,9 @@ class Alerting:
         self, legs: Sequence[LegLike], killed: Callable[[], bool], stop: asyncio.Event
     ) -> None:
         """Look at every leg each tick until the daemon stops."""
+        conditions = [k.value for k, info in KINDS.items() if info.resolved_title is not None]
+        legs_names = [engine.leg.name for engine in legs]
+        self.metrics.alert_series([k.value for k in AlertKind], conditions, [*legs_names, ""])
         while not stop.is_set():
             self.check(legs, killed)
             with contextlib.suppress(TimeoutError):
@@ -230,6 +234,30 @@ class Alerting:
             now,
         )
         self.metrics.watched(name, under, distance, limit, rate)
+        self._floor(engine, now)
+
+    def _floor(self, engine: LegLike, now: float) -> None:
+        """A floor policy's value within its buffer of the floor, or below it (issue 13)."""
+        last = getattr(engine.policy, "last", None)
+        if last is None or last.floor is None:
+            return
+        name, value, floor = engine.leg.name, last.value, last.floor
+        breached = value < floor
+        near = last.near_floor  # below the floor is within the buffer too: both stay open
+        self.observe(
+            AlertKind.FLOOR_BUFFER,
+            name,
+            near,
+            f"value {value:,.2f} is within {last.buffer:.1%} of the floor {floor:,.2f}",
+            now,
+        )
+        self.observe(
+            AlertKind.FLOOR_BREACHED,
+            name,
+            breached,
+            f"value {value:,.2f} is below the floor {floor:,.2f} (V/F {value / floor:.4f})",
+            now,
+        )
 
     @staticmethod
     def _under_hedged(engine: LegLike) -> tuple[bool, str]:

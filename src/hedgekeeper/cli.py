@@ -80,7 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         "tipp:floor_pct=0.8,multiplier=4,lock_in=0.8 put:strike_pct=0.9,horizon_days=30",
     )
     alert_test = sub.add_parser("alert-test", help="send one test alert to every alert URL")
-    for command in (run, status, check, simulate, alert_test):
+    report = sub.add_parser("report", help="what the insurance did, from the journal alone")
+    report.add_argument("--since", help="a date or ISO time (UTC unless it says)")
+    report.add_argument("--json", action="store_true")
+    report.add_argument("--out", type=Path, help="directory for report.json/.txt and plots")
+    for command in (run, status, check, simulate, alert_test, report):
         command.add_argument("--config", type=Path, help="TOML file (default: the embedded one)")
     from hedgekeeper.download import add_parser
 
@@ -162,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             args.out,
             args.json,
         )
+    if args.command == "report":
+        from hedgekeeper.livereport import command as report
+
+        logs.configure("error", None, [])
+        return report(settings, args.since, args.json, args.out)
     if args.command == "alert-test":
         logs.configure("warning", None, secrets_of(settings))
         return alert_test(settings)

@@ -16,9 +16,9 @@ from typing import Any
 
 import structlog
 
-from hedgekeeper import contracts, guards, trespass
+from hedgekeeper import contracts, guards, trespass, valuation
 from hedgekeeper.config import LegConfig
-from hedgekeeper.domain import Collateral, Decision, MarketSpec, Position, Prices, Snapshot
+from hedgekeeper.domain import Collateral, Decision, MarketSpec, Plan, Position, Prices, Snapshot
 from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
@@ -93,6 +93,7 @@ class LegEngine:
         self.under_hedged = False
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
         self.stop = asyncio.Event()  # the daemon is shutting down: no new order from here on
+        self.valued: float | None = None  # when the last hourly valuation was journaled
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -175,6 +176,7 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
+            self._value(snap, p)
         if self.policy.last is not None:
             self.metrics.observe_policy(self.leg.name, self.policy.last)
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
@@ -255,6 +257,16 @@ class LegEngine:
             with contextlib.suppress(VenueError):
                 await self.refresh()
         return outcome
+
+    def _value(self, snap: Snapshot, plan: Plan) -> None:
+        """The hourly valuation `hedgekeeper report` reads; only on data fresh enough to trust."""
+        if self.valued is None:
+            self.valued = self.journal.last_valuation_ts(self.leg.name) or -valuation.HOUR
+        if not valuation.due(snap.now, self.valued) or guards.stale(snap, self.leg) is not None:
+            return
+        width = band(plan.target, plan.mark, self.leg, snap.market)
+        self.journal.valuation(valuation.valuation(snap, self.leg, plan, width))
+        self.valued = snap.now
 
     def _settle_expected(self, snap: Snapshot) -> None:
         """After a fill, decide nothing until the position shows it (or a grace period ends)."""
@@ -366,7 +378,7 @@ class LegEngine:
             "state": self.state,
             "reason": self.why,
             "symbol": self.leg.perp.symbol,
-            "kind": self.market.kind.value if self.market else None,
+            "contract_kind": self.market.kind.value if self.market else None,
             "contract_size": str(self.market.contract_size) if self.market else None,
             "hedge_ratio": str(
                 plan.ratio if plan and plan.ratio is not None else self.policy.held()

@@ -52,13 +52,16 @@ __all__ = [
     "OpenIntent",
     "open_store",
 ]
+from hedgekeeper.valuation import Valuation
 
 
 class JournalMismatch(JournalError):
     """The journal was kept for another account: continuing it would mix two accounts' books."""
 
 
-TABLES = frozenset({"decisions", "intents", "orders", "fills", "funding", "transfers", "events"})
+TABLES = frozenset(
+    {"decisions", "intents", "orders", "fills", "funding", "transfers", "events", "valuations"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +421,21 @@ class Journal:
             " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (self._meta(f"policy_state:{leg}"), state),
         )
+
+    def valuation(self, v: Valuation) -> None:
+        """The hourly row `hedgekeeper report` reads: enough to value the leg with no exchange."""
+        self.store.report(
+            "INSERT INTO valuations (account, ts, leg, symbol, kind, contract_size, mark, holdings,"
+            " equity, position, exposure, target, band, hedge_ratio)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (self.account, v.ts, v.leg, v.symbol, v.kind, *(str(x) for x in v.figures())),
+        )
+
+    def last_valuation_ts(self, leg: str) -> float | None:
+        [(last,)] = self.store.query(
+            "SELECT MAX(ts) FROM valuations WHERE account=? AND leg=?", (self.account, leg)
+        )
+        return None if last is None else float(last)
 
     def filled_position(self, leg: str) -> Decimal:
         """The sum of all journaled fills: what the position should be if it started flat."""

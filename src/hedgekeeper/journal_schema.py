@@ -98,6 +98,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             (Dialect.POSTGRESQL, "ALTER TABLE funding DROP CONSTRAINT funding_leg_symbol_ts_key"),
         ),
     ),
+    Migration(
+        3,
+        "an hourly valuation per leg, so `hedgekeeper report` needs no exchange",
+        (
+            "CREATE TABLE valuations (id {pk}, account TEXT NOT NULL DEFAULT '',"
+            " ts {real} NOT NULL, leg TEXT NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL,"
+            " contract_size TEXT NOT NULL, mark TEXT NOT NULL, holdings TEXT NOT NULL,"
+            " equity TEXT NOT NULL, position TEXT NOT NULL, exposure TEXT NOT NULL,"
+            " target TEXT NOT NULL, band TEXT NOT NULL, hedge_ratio TEXT NOT NULL)",
+            "CREATE INDEX valuations_leg ON valuations (account, leg, ts)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -9,6 +9,7 @@ conversion to Prometheus floats happens here and nowhere else.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -188,6 +189,24 @@ class Metrics:
 
     def kill_switch(self, on: bool) -> None:
         self._kill.set(1.0 if on else 0.0)
+
+    def series(self, legs: Sequence[str], venues: Sequence[str]) -> None:
+        """The counters' series from the start (0), so `increase()` sees their first step and
+        a dashboard panel is not empty until the first settlement or reconnect."""
+        for leg in legs:
+            self.funding(leg, Decimal(0))
+        for venue in venues:
+            self._reconnects.labels(venue, "watch")
+
+    def alert_series(
+        self, kinds: Sequence[str], conditions: Sequence[str], legs: Sequence[str]
+    ) -> None:
+        """Every alert series from the start (0), so a rule on the first one is not silent."""
+        for kind in kinds:
+            self._alerts.labels(kind)
+        for kind in conditions:
+            for leg in legs:
+                self._alert_open.labels(kind, leg).set(0.0)
 
     def alert(self, kind: str, leg: str | None, open_: bool | None) -> None:
         """Count an alert; `open_` True/False for a condition's start/end, None for an event."""

@@ -171,6 +171,7 @@ class Daemon:
         # hold) reach the command as themselves; intents are fenced there anyway.
         for engine in self.engines:
             await engine.start()
+        self.metrics.series([e.leg.name for e in self.engines], sorted(venues))
         self.alerts.start()
         self.alerts.event(AlertKind.STARTED, None, "; ".join(self._legs()), self._now())
         for engine in self.engines:  # crash recovery before any new decision

@@ -38,7 +38,7 @@ def achieved(leg: dict[str, Any]) -> Decimal | None:
     size = number(leg.get("contract_size"))
     if x is None or q is None or mark is None or size is None or x <= 0 or mark <= 0:
         return None
-    per = size / mark if leg.get("kind") == "inverse" else size
+    per = size / mark if leg.get("contract_kind") == "inverse" else size
     return -q * per / x
 
 
