@@ -9,7 +9,7 @@ import ccxt
 import pytest
 
 from hedgekeeper.venues.binance import payloads
-from tests.emulators import binance_shapes as shapes
+from tests.emulators.dialects import binance_shapes as shapes
 
 D = Decimal
 NOW = 1_764_547_200_000
