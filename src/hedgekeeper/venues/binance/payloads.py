@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgekeeper.domain import AccountSettings, Collateral, FundingEvent, Position
-from hedgekeeper.venues import ccxt_parse as parse
+from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.base import BadReply
 
 ZERO = Decimal(0)
