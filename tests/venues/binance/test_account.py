@@ -8,7 +8,7 @@ import pytest
 
 from hedgekeeper.domain import AccountSettings, ContractKind
 from hedgekeeper.venues.base import VenueError
-from hedgekeeper.venues.binance.account import advice, transfer_accounts
+from hedgekeeper.venues.binance.account import advice, check_margin_asset, transfer_accounts
 
 INVERSE, LINEAR = ContractKind.INVERSE, ContractKind.LINEAR
 
@@ -44,3 +44,10 @@ def test_each_wrong_setting_gets_its_line() -> None:
 def test_unknown_settings_are_not_called_wrong() -> None:
     found = AccountSettings(None, None, None, False, 0.0)
     assert advice(found, LINEAR, Decimal(1), "cross") == []
+
+
+def test_only_the_quote_coin_goes_to_usdm() -> None:
+    check_margin_asset(LINEAR, "USDT")
+    check_margin_asset(INVERSE, "BTC")
+    with pytest.raises(VenueError, match="USDⓈ-M margin is USDT or USDC, not BTC"):
+        check_margin_asset(LINEAR, "BTC")

@@ -32,6 +32,19 @@ def transfer_accounts(kind: ContractKind, demo: bool) -> tuple[str, str]:
     return SPOT_ACCOUNT, FUTURES_ACCOUNT[kind]
 
 
+LINEAR_MARGIN = frozenset({"USDT", "USDC"})
+
+
+def check_margin_asset(kind: ContractKind, asset: str) -> None:
+    """USDⓈ-M margin is the quote coin: a BTC moved there would leave the holding (X would fall
+    and the hedge with it) without paying for anything."""
+    if kind is ContractKind.LINEAR and asset not in LINEAR_MARGIN:
+        raise VenueError(
+            f"USDⓈ-M margin is USDT or USDC, not {asset}: keep the margin in the USDⓈ-M wallet"
+            " (auto_transfer moves only a coin-margined perp's own coin)"
+        )
+
+
 def advice(
     found: AccountSettings, kind: ContractKind, leverage: Decimal, margin_mode: str
 ) -> list[str]:

@@ -182,7 +182,9 @@ class BinanceQuirks(Quirks):
         await ex.set_leverage(int(leverage), symbol)  # unchanged leverage is success here
 
     async def transfer(self, ctx: Ctx, asset: str, amount: Decimal) -> None:
-        source, dest = binance_account.transfer_accounts(_family(ctx.ex), _demo(ctx.ex))
+        family = _family(ctx.ex)
+        binance_account.check_margin_asset(family, asset)
+        source, dest = binance_account.transfer_accounts(family, _demo(ctx.ex))
         await ctx.ex.transfer(asset, float(amount), source, dest)
 
     # -- streams -------------------------------------------------------------------------------
