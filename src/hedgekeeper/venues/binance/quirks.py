@@ -187,6 +187,11 @@ class BinanceQuirks(Quirks):
         source, dest = binance_account.transfer_accounts(family, _demo(ctx.ex))
         await ctx.ex.transfer(asset, float(amount), source, dest)
 
+    def advice(
+        self, market: MarketSpec, found: AccountSettings, leverage: Decimal, margin_mode: str
+    ) -> list[str]:
+        return binance_account.advice(found, market.kind, leverage, margin_mode)
+
     # -- streams -------------------------------------------------------------------------------
 
     def streams(self, ctx: Ctx, market: MarketSpec, asset: str) -> list[StreamSpec]:
