@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from hedgekeeper import cli
+from hedgekeeper import cli, config
 from hedgekeeper.config import Settings
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.binance import COINM, emulator
@@ -59,3 +60,30 @@ async def test_check_on_a_right_account_has_nothing_to_change(
     assert await cli.check(settings(emu)) == 0
     out = capsys.readouterr().out
     assert "to change" not in out and "check: ok" in out
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "market"),
+    [
+        ("binance-coinm.toml", "inverse", "BTC/USD:BTC inverse, contract size 100 USD"),
+        ("binance-usdm.toml", "linear", "BTC/USDT:USDT linear, contract size 1 BTC"),
+    ],
+)
+async def test_shipped_configs_check_on_demo_trading(
+    name: str, kind: str, market: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The files as shipped (demo trading: no sapi host), with only URLs and keys overridden."""
+    async with emulator(kind, demo=True) as emu:
+        for key, value in (("URLS__REST", emu.rest_url), ("URLS__WS", emu.ws_url),
+                           ("API_KEY", emu.api_key), ("SECRET", emu.secret)):  # fmt: skip
+            monkeypatch.setenv(f"HEDGEKEEPER_VENUES__BINANCE__{key}", value)
+        settings = config.load(ROOT / "config" / name)
+        assert settings.mode == "testnet"
+        assert await cli.check(settings) == 0
+    out = capsys.readouterr().out
+    assert market in out and "check: ok" in out
+    assert "to change: leverage is 20x" in out  # Binance's default, until the daemon sets 1x

@@ -158,9 +158,7 @@ async def test_usdm_settings(family_emu: Emulator, venue: CcxtVenue) -> None:
     assert (found.leverage, found.margin_mode, found.one_way) == (1, "isolated", True)
 
 
-async def test_transfer_spot_to_the_families_wallet(
-    family_emu: Emulator, venue: CcxtVenue
-) -> None:
+async def test_transfer_spot_to_the_families_wallet(family_emu: Emulator, venue: CcxtVenue) -> None:
     coin = "BTC" if symbol_of(venue) == COINM else "USDT"
     await venue.transfer_to_derivatives(coin, D("0.25"))
     assert family_emu.account.wallet(DERIVATIVES, coin) == D("0.25")
