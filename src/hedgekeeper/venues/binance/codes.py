@@ -1,4 +1,4 @@
-"""Binance's numeric error codes as venue-neutral errors, decided by the code, never by ccxt's class.
+"""Binance's numeric error codes as venue-neutral errors, decided by code, not by ccxt's class.
 
 ccxt chooses Binance's error tables by the request URL's host (`get_exceptions_by_url`: the
 dapi / fapi / api hosts). Pointed at any other host (a proxy, the test emulator) only the common
