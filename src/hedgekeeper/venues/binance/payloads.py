@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgekeeper.domain import AccountSettings, Collateral, FundingEvent, Position
-from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.base import BadReply
+from hedgekeeper.venues.ccxt import parse
 
 ZERO = Decimal(0)
 EQUITY_TOLERANCE = Decimal("1e-8")  # Binance rounds marginBalance to 8 places

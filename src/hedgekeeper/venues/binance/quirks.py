@@ -33,6 +33,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from hedgekeeper import contracts
 from hedgekeeper.contracts import AmountUnit
 from hedgekeeper.domain import (
     AccountSettings,
@@ -51,6 +52,7 @@ from hedgekeeper.venues.binance.codes import CODE, ERRORS, NOT_FOUND, UNCHANGED
 from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, StreamSpec, unless_unchanged
 from hedgekeeper.venues.ccxt.traits import (
+    Account,
     ClientIds,
     MarkSource,
     Stream,
@@ -108,7 +110,7 @@ def whole_steps(market: MarketSpec, amount: Decimal) -> Decimal:
 class BinanceQuirks(Quirks):
     traits = TRAITS
 
-    async def account(self, ex: Exchange, configured_unified: bool | None) -> Any:
+    async def account(self, ex: Exchange, configured_unified: bool | None) -> Account:
         _family(ex)
         return self.traits.account("separate")
 
@@ -145,26 +147,21 @@ class BinanceQuirks(Quirks):
     # -- orders --------------------------------------------------------------------------------
 
     async def place(self, ctx: Ctx, market: MarketSpec, request: OrderRequest) -> object:
-        from hedgekeeper import contracts
-
-        amount = whole_steps(market, contracts.to_amount(market, request.contracts,
-                                                         self.unit(market)))  # fmt: skip
-        kind = "market" if request.limit_price is None else "limit"
-        price = None if request.limit_price is None else float(request.limit_price)
-        params = self.order_params(ctx.traits, request)
-        return await ctx.ex.create_order(
-            market.symbol, kind, request.side.value, float(amount), price, params
-        )
+        whole_steps(market, contracts.to_amount(market, request.contracts, self.unit(market)))
+        return await super().place(ctx, market, request)
 
     async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
         try:
-            return await ctx.ex.fetch_order(None, market.symbol, {"clientOrderId": client_id})
+            found: object = await ctx.ex.fetch_order(
+                None, market.symbol, {"clientOrderId": client_id}
+            )
         except Exception as exc:
             from ccxt.base.errors import OrderNotFound
 
             if isinstance(exc, OrderNotFound) or error_code(ctx.traits, exc) in NOT_FOUND:
                 return None
             raise
+        return found
 
     async def cancel(self, ctx: Ctx, market: MarketSpec, client_id: str, raw: object) -> None:
         await ctx.ex.cancel_order(None, market.symbol, {"origClientOrderId": client_id})
