@@ -34,19 +34,8 @@ from hedgekeeper.reconcile import band, plan
 from tests.emulators.core.model import DERIVATIVES, SPOT
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.binance import COINM, binance_account, emulator
-from tests.test_crash import (
-    FINAL,
-    KINDS,
-    WAIT,
-    DaemonProcess,
-    arm,
-    is_event,
-    is_recovery,
-    leg_config,
-    on_target,
-    reap,
-    start_daemon,
-)
+from tests.processes import WAIT, DaemonProcess, is_event, is_recovery, reap, start_daemon
+from tests.test_crash import FINAL, KINDS, arm, leg_config, on_target
 
 CHAINS = 4
 KILLS = 5  # per chain: 20 kills in all

@@ -27,7 +27,7 @@ import pytest
 from tests.emulators.core.model import DERIVATIVES, SPOT
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.binance import COINM, binance_account, emulator
-from tests.test_crash import DaemonProcess, reap, start_daemon
+from tests.processes import DaemonProcess, reap, start_daemon
 
 D = Decimal
 WAIT = 30.0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,6 +33,7 @@ from tests.emulators.core.dialect import Answer, Call, Conn, Placed, Push
 from tests.emulators.core.model import (
     DERIVATIVES,
     SPOT,
+    UNIFIED,
     Change,
     Execution,
     Instrument,
@@ -289,6 +290,20 @@ class BinanceFutures(BinanceRest):
         return exchange
 
 
+class BinanceEmulator(Emulator):
+    """The core emulator; `funds` is the wallet `deposit` and `withdraw` use when none is named
+    (None: spot, as on Binance). The conformance table sets the COIN-M wallet there, where a
+    coin-margined hedge's coin counts and pays, as a unified account's does elsewhere."""
+
+    funds: str | None = None
+
+    async def deposit(self, coin: str, amount: Decimal, wallet: str | None = None) -> None:
+        await super().deposit(coin, amount, wallet or self.funds)
+
+    async def withdraw(self, coin: str, amount: Decimal, wallet: str | None = None) -> None:
+        await super().withdraw(coin, amount, wallet or self.funds)
+
+
 def binance_account(**overrides: Any) -> Account:
     """Spot 1 BTC + 10,000 USDT, futures wallets empty, BTC at 65,000, leverage 20 (Binance's
     default), taker fee 0.05 %."""
@@ -297,9 +312,29 @@ def binance_account(**overrides: Any) -> Account:
 
 
 def emulator(kind: str = "inverse", account: Account | None = None, *, demo: bool = False,
-             **keys: str) -> Emulator:  # fmt: skip
+             **keys: str) -> BinanceEmulator:  # fmt: skip
     """An emulated Binance futures family with its spot wallet (not started)."""
-    return Emulator(BinanceFutures(kind, demo=demo), account or binance_account(), **keys)
+    dialect = BinanceFutures(kind, demo=demo)
+    return BinanceEmulator(dialect, account or binance_account(), **keys)
 
 
-__all__ = ["COINM", "USDM", "BinanceFutures", "binance_account", "emulator"]
+def conformance(kind: str) -> Callable[[Account], Emulator]:
+    """The conformance table's factory: its (unified) starting balances laid out as Binance
+    keeps them. The margin coin (BTC for COIN-M, USDT for USDⓈ-M) starts in the futures wallet,
+    the rest in spot; on COIN-M deposits and withdrawals go to the COIN-M wallet."""
+
+    def make(start: Account) -> Emulator:
+        balances = dict(start.wallets[UNIFIED])
+        account = binance_account(price=start.mark, balances=balances)
+        margin = "BTC" if kind == "inverse" else "USDT"
+        if balances.get(margin):
+            account.transfer(margin, balances[margin], SPOT, DERIVATIVES)
+        emu = emulator(kind, account)
+        emu.funds = DERIVATIVES if kind == "inverse" else None
+        return emu
+
+    return make
+
+
+__all__ = ["COINM", "USDM", "BinanceEmulator", "BinanceFutures", "binance_account", "conformance",
+           "emulator"]  # fmt: skip
