@@ -82,6 +82,11 @@ async def test_equity_is_wallet_plus_unrealised_and_spot_is_apart(
     assert position.contracts == -300 and position.entry_price == 65000
 
 
+async def test_identity_is_the_exchange_and_the_accounts_uid(venue: CcxtVenue) -> None:
+    identity = await venue.identity()
+    assert (identity.exchange, identity.account) == (venue.cfg.exchange, "354937868")
+
+
 async def test_flat_position_is_zero(venue: CcxtVenue) -> None:
     assert (await venue.position(symbol_of(venue))).contracts == 0
 
