@@ -80,13 +80,14 @@ BTCUSD_PERP = MarketSpec(
 def arm_binance(
     kind: str, k: int, rng: random.Random, emu: Emulator, first: DaemonProcess
 ) -> asyncio.Task[None] | None:
+    """`arm`, but "answered" kills at the first request after the k-th reply: Binance's lookup
+    is a GET on the create's own path, which `arm` takes for an order."""
     if kind != "answered":
         return arm(kind, k, rng, emu, first)
     base = len(emu.order_log)
 
     def after_answer(path: str) -> None:
-        answered = [e for e in emu.order_log[base:] if e.answered is not None]
-        if len(answered) >= k:
+        if len([e for e in emu.order_log[base:] if e.answered is not None]) >= k:
             first.kill()  # the k-th reply reached the client: this is its lookup of the order
 
     emu.request_hooks.append(after_answer)

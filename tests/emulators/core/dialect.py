@@ -7,8 +7,7 @@ exchange says differently, and nothing else:
 - `exchange` (the ccxt id) and `instruments` (its perpetuals, listed on the account at start);
 - `routes()`: (method, path) -> async handler(call) returning the reply's *result*; handlers read
   and change `emu.account` and raise `Refusal` to refuse; `order_paths` are the create-order
-  routes (POSTs to them are logged and subject to the order faults; a lookup may share the
-  path, as Binance's GET /dapi/v1/order does); `wallet_paths` the balance reads the
+  routes (logged, and subject to the order faults); `wallet_paths` the balance reads the
   empty-wallet fault empties (through `empty_wallet`);
 - `params(method, query, body)`, `authenticate(call)` (signing; raise `Refusal(Reason.AUTH)`),
   `public(path)` (no signature needed), `answer(result, call)`, `refuse(refusal, call)` (the

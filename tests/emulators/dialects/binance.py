@@ -86,6 +86,7 @@ class BinanceFutures(BinanceRest):
     """One futures family (`kind` "inverse" or "linear") with the account's spot wallet."""
 
     order_paths: frozenset[str]
+    order_methods = frozenset({"POST"})  # GET looks up and DELETE cancels on the same path
     wallet_paths: frozenset[str]
 
     def __init__(self, kind: str = "inverse", *, demo: bool = False) -> None:
