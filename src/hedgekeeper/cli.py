@@ -345,6 +345,11 @@ def _failed(reason: str) -> int:
     return 1
 
 
+def plain(value: Decimal) -> str:
+    """100 for 100.0 and 1.5 for 1.50000000: exchanges pad their figures."""
+    return format(value.normalize(), "f")
+
+
 async def check(settings: Settings) -> int:
     """Config, credentials, then each venue; ends with `check: ok` or `check: FAILED — why`."""
     from hedgekeeper.contact import missing_credentials, network_failure
@@ -379,8 +384,8 @@ async def _reach(settings: Settings) -> int:
             )
             print(
                 f"{leg.name}: market {market.symbol} {market.kind.value}, contract size "
-                f"{market.contract_size} {unit} per contract, step {market.amount_step}, "
-                f"min {market.min_amount}"
+                f"{plain(market.contract_size)} {unit} per contract, step "
+                f"{plain(market.amount_step)}, min {plain(market.min_amount)}"
             )
             print(
                 f"{leg.name}: wallet {'unified' if account.unified else 'separate spot/contract'}"
@@ -391,6 +396,18 @@ async def _reach(settings: Settings) -> int:
             feeds = getattr(perp, "feeds", None)  # exchanges with streams say which are polled
             if feeds is not None:
                 print(f"{leg.name}: {feeds()}")
+            collateral = await perp.collateral(leg.perp.symbol)
+            held = ""
+            if any(s.venue == leg.perp.venue for s in leg.spot) and not account.unified:
+                held = f"spot {plain((await perp.spot(leg.asset)).value)} {leg.asset}, "
+            print(
+                f"{leg.name}: {held}{market.settle} margin wallet {plain(collateral.wallet)} "
+                f"(equity {plain(collateral.equity)}, free {plain(collateral.free)})"
+            )
+            advise = getattr(perp, "advice", None)  # exchanges that can say where to change it
+            if advise is not None:
+                for line in await advise(leg.perp.symbol, account, leg.leverage, leg.margin_mode):
+                    print(f"{leg.name}: to change: {line}")
             refusal = getattr(perp, "trading_refusal", None)  # a key the exchange will refuse
             if refusal is not None and (why := await refusal(leg.perp.symbol)):
                 print(f"{leg.name}: trading refused: {why}")

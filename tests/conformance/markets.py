@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from tests.conformance.harness import Market, WireHarness
 from tests.conformance.sim import SimHarness
-from tests.emulators.dialects import bingx, bybit, deribit
+from tests.emulators.dialects import binance, bingx, bybit, deribit
 
 D = Decimal
 INVERSE = {"BTC": D(2), "USDT": D(0)}  # the coin is its own collateral
@@ -36,5 +36,9 @@ MARKETS = (
            D("0.3"), WireHarness, bingx.conformance("inverse"), POLLED, mode="live"),
     Market("bingx-linear", "bingx", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
            D("1"), WireHarness, bingx.conformance("linear"), POLLED),
+    Market("binance-inverse", "binancecoinm", "BTC/USD:BTC", "inverse", INVERSE, D(60000),
+           D("0.5"), D("0.3"), WireHarness, binance.conformance("inverse")),
+    Market("binance-linear", "binanceusdm", "BTC/USDT:USDT", "linear", LINEAR, D(60000),
+           D("0.5"), D("1"), WireHarness, binance.conformance("linear")),
 )  # fmt: skip
 EXTERNAL = tuple(m for m in MARKETS if m.external)

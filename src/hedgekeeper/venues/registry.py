@@ -19,6 +19,8 @@ EXCHANGES: dict[str, str] = {
     "bybit": "hedgekeeper.venues.bybit",
     "mexc": "hedgekeeper.venues.mexc",
     "deribit": "hedgekeeper.venues.deribit",
+    "binancecoinm": "hedgekeeper.venues.binance",
+    "binanceusdm": "hedgekeeper.venues.binance",
 }
 
 

@@ -55,12 +55,14 @@ class Ctx:
 @dataclass(frozen=True, slots=True)
 class StreamSpec:
     """One websocket subscription: `call` awaits the next push on the ccxt.pro client and `parse`
-    turns it into readings stamped `ts`. `kind` says which REST read replaces it after a drop."""
+    turns it into readings stamped `ts`. `kind` says which REST read replaces it after a drop.
+    `spot`: the call runs on the spot wallet's streaming client (`traits.spot_exchange`)."""
 
     kind: Stream
     name: str
     call: Callable[[Exchange], Awaitable[object]]
     parse: Callable[[object, float], list[Reading]]
+    spot: bool = False
 
 
 async def unless_unchanged(traits: Traits, call: Awaitable[object]) -> None:
@@ -202,6 +204,19 @@ class Quirks:
         if ctx.account.unified:
             return
         await ctx.ex.transfer(asset, float(amount), wallets.spot, wallets.inverse)
+
+    def advice(
+        self, market: MarketSpec, found: AccountSettings, leverage: Decimal, margin_mode: str
+    ) -> list[str]:
+        """What `hedgekeeper check` tells the owner to change: one line per wrong setting."""
+        lines = []
+        if found.one_way is False:
+            lines.append("position mode is hedge (two-way): switch the account to one-way")
+        if found.margin_mode is not None and found.margin_mode != margin_mode:
+            lines.append(f"margin mode is {found.margin_mode}, the leg wants {margin_mode}")
+        if found.leverage is not None and found.leverage != leverage:
+            lines.append(f"leverage is {found.leverage}x, the leg wants {leverage}x")
+        return lines
 
     # -- streams -------------------------------------------------------------------------------
 

@@ -136,6 +136,8 @@ class Traits:
     # so a REST refresh (four reads) queues for their whole cost before an order behind it can go;
     # an exchange that counts its limits per second can take a second's worth in a burst.
     burst_seconds: float = 0.0
+    # mode = "testnet" is ccxt's demo trading (`enable_demo_trading`), not its sandbox URLs.
+    demo_testnet: bool = False
     client_ids: ClientIds = ClientIds()
     mark: MarkSource = MarkSource.TICKER
     # Streams the exchange pushes; the others are polled over REST every `poll_seconds`.

@@ -93,6 +93,7 @@ class CcxtVenue:
         self._rest: Exchange | None = None
         self._spot: Exchange | None = None  # a second client for the spot wallet, if the traits say
         self._pro: Exchange | None = None
+        self._spot_pro: Exchange | None = None
         self._specs: dict[str, MarketSpec] = {}
         self._refusals: dict[str, str | None] = {}  # symbol -> why the key may not trade it
         self._secrets: tuple[str, ...] = ()
@@ -131,7 +132,9 @@ class CcxtVenue:
                 float(bucket.get("capacity") or 1.0), rate * 1000 * self.traits.burst_seconds
             )
             exchange.throttle = Throttle(rate, capacity)
-        if self.mode == "testnet":
+        if self.mode == "testnet" and self.traits.demo_testnet:
+            exchange.enable_demo_trading(True)
+        elif self.mode == "testnet":
             exchange.set_sandbox_mode(True)
         urls = self.cfg.urls
         if urls is not None and (urls.rest or urls.ws):
@@ -210,8 +213,8 @@ class CcxtVenue:
     async def close(self) -> None:
         # Together: each ccxt close ends with a fixed pause (`timeout_on_exit`, 0.25 s), which
         # a shutdown inside systemd's and Docker's stop timeout need not pay twice.
-        clients = [c for c in (self._pro, self._spot, self._rest) if c is not None]
-        self._pro = self._spot = self._rest = None
+        clients = [c for c in (self._spot_pro, self._pro, self._spot, self._rest) if c is not None]
+        self._spot_pro = self._pro = self._spot = self._rest = None
         await asyncio.gather(*(c.close() for c in clients))
 
     def now(self) -> float:
@@ -338,6 +341,12 @@ class CcxtVenue:
             raise VenueError(f"{self.name}: transfer amount must be positive, got {amount}")
         await self.write(lambda: self.quirks.transfer(self.ctx(), asset, amount))
 
+    async def advice(
+        self, symbol: str, found: AccountSettings, leverage: Decimal, margin_mode: str
+    ) -> list[str]:
+        """What to change on the account, in the exchange's words (for `hedgekeeper check`)."""
+        return self.quirks.advice(await self.market(symbol), found, leverage, margin_mode)
+
     async def funding(self, symbol: str, since: float) -> list[FundingEvent]:
         market = await self.market(symbol)
         return await self.read(lambda: self.quirks.funding(self.ctx(), market, since))
@@ -371,6 +380,18 @@ class CcxtVenue:
             gc.freeze()
         return self._pro
 
+    async def _streaming_spot_client(self) -> Exchange:
+        """The spot wallet's streaming client, when the traits name a second exchange class."""
+        if self._spot is None:
+            return await self._streaming_client()
+        if self._spot_pro is None:
+            import ccxt.pro as ccxt_pro
+
+            pro = self._client(ccxt_pro, self.traits.spot_exchange)
+            pro.set_markets(self._spot.markets or {}, self._spot.currencies)  # no market load
+            self._spot_pro = pro
+        return self._spot_pro
+
     async def _streams(self, market: MarketSpec, asset: str) -> list[_Stream]:
         """The exchange's subscriptions, and a REST poll for each reading it does not push."""
         symbol = market.symbol
@@ -387,7 +408,11 @@ class CcxtVenue:
         refresh = {Stream.TICKER: prices, Stream.POSITIONS: position, Stream.BALANCE: balances}
         specs = self.quirks.streams(self.ctx(), market, asset)
         pro = await self._streaming_client() if specs else None
-        streams = [_Stream(s.name, _pushed(pro, s.call), s.parse, refresh[s.kind]) for s in specs]
+        spot_pro = await self._streaming_spot_client() if any(s.spot for s in specs) else None
+        streams = [
+            _Stream(s.name, _pushed(spot_pro if s.spot else pro, s.call), s.parse, refresh[s.kind])
+            for s in specs
+        ]
         for kind in Stream:
             if kind not in {s.kind for s in specs}:
                 poll = _polled(self.poll_seconds, refresh[kind])
