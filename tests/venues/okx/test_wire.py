@@ -1,0 +1,159 @@
+"""OKX payloads -> domain values, and the parameters an OKX order carries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from hedgekeeper.domain import OrderRequest, Side
+from hedgekeeper.venues.base import BadReply, OrderRejected, VenueError
+from hedgekeeper.venues.okx import wire
+
+D = Decimal
+
+
+def detail(ccy: str = "BTC", **fields: str) -> dict[str, str]:
+    base = {"ccy": ccy, "cashBal": "1.2", "eq": "1.25", "availEq": "1.1", "availBal": "1.2"}
+    return {**base, **fields}
+
+
+def balance(*details: dict[str, str]) -> dict[str, object]:
+    return {"code": "0", "msg": "", "data": [{"details": list(details), "totalEq": "1"}]}
+
+
+def test_error_code_prefers_the_failed_items_scode_over_the_envelope() -> None:
+    message = 'okx {"code":"1","data":[{"clOrdId":"a","sCode":"51016","sMsg":"dup"}],"msg":""}'
+    assert wire.error_code(message) == "51016"
+
+
+def test_error_code_falls_back_to_the_envelope_and_skips_successful_items() -> None:
+    assert wire.error_code('okx {"code":"51603","msg":"Order does not exist","data":[]}') == "51603"
+    mixed = '{"code":"2","data":[{"sCode":"0"},{"sCode":"51008"}]}'
+    assert wire.error_code(mixed) == "51008"
+    assert wire.error_code("connection reset") is None
+
+
+@pytest.mark.parametrize("client_id", ["hkab12cd0000000042", "A" * 32, "1"])
+def test_client_ids_of_up_to_32_letters_and_digits_pass(client_id: str) -> None:
+    assert wire.client_order_id(client_id) == client_id
+
+
+@pytest.mark.parametrize("client_id", ["", "A" * 33, "hk-1", "hk_1", "hk 1"])
+def test_other_client_ids_are_refused_before_sending(client_id: str) -> None:
+    with pytest.raises(OrderRejected, match="1-32 letters and digits"):
+        wire.client_order_id(client_id)
+
+
+def test_order_params_carry_our_id_cross_margin_reduce_only_and_ioc() -> None:
+    req = OrderRequest("BTC/USD:BTC", Side.BUY, D(3), True, D(65000), "hkab0000000001")
+    assert wire.order_params(req) == {
+        "clientOrderId": "hkab0000000001",
+        "marginMode": "cross",
+        "reduceOnly": True,
+        "timeInForce": "IOC",
+    }
+    plain = OrderRequest("BTC/USD:BTC", Side.SELL, D(3), False, None, "hkab0000000002")
+    assert wire.order_params(plain) == {"clientOrderId": "hkab0000000002", "marginMode": "cross"}
+
+
+def accounts(level: object = "2", mode: object = "net_mode") -> list[dict[str, object]]:
+    return [{"id": "1", "info": {"acctLv": level, "posMode": mode, "uid": "77"}}]
+
+
+def test_account_config_reads_level_mode_and_uid() -> None:
+    config = wire.parse_account_config(accounts())
+    assert config == wire.AccountConfig("2", "net_mode", "77")
+    assert config.derivatives and config.one_way
+    assert not wire.parse_account_config(accounts(mode="long_short_mode")).one_way
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [([], "no account"), (accounts(level="9"), "acctLv"), (accounts(mode="x"), "posMode"),
+     ([{"info": None}], "info")],
+)  # fmt: skip
+def test_account_config_refuses_what_it_cannot_vouch_for(raw: object, match: str) -> None:
+    with pytest.raises(BadReply, match=match):
+        wire.parse_account_config(raw)
+
+
+def test_a_spot_only_account_is_refused_saying_what_to_change() -> None:
+    with pytest.raises(VenueError) as err:
+        wire.require_derivatives(wire.parse_account_config(accounts(level="1")), "okx")
+    text = str(err.value)
+    assert "'Spot'" in text and "51010" in text and "Spot and futures" in text
+    for level in ("2", "3", "4"):
+        wire.require_derivatives(wire.parse_account_config(accounts(level=level)), "okx")
+
+
+def test_the_position_mode_message_says_why_and_what_to_do() -> None:
+    text = wire.position_mode_message("okx")
+    assert "59000" in text and "net" in text and "Close" in text
+
+
+def test_collateral_is_cash_equity_incl_upl_and_available_equity() -> None:
+    got = wire.trading_detail(balance(detail("USDT"), detail()), "BTC")
+    collateral = wire.parse_collateral(got, "BTC", 5.0)
+    assert (collateral.wallet, collateral.equity, collateral.free) == (D("1.2"), D("1.25"), D("1.1"))
+    assert collateral.ts == 5.0 and not collateral.unified
+
+
+def test_collateral_free_falls_back_to_available_balance_and_a_missing_coin_is_zero() -> None:
+    got = wire.parse_collateral(detail(availEq="", availBal="0.7"), "BTC", 1.0)
+    assert got.free == D("0.7")
+    empty = wire.parse_collateral(wire.trading_detail(balance(detail("USDT")), "BTC"), "BTC", 1.0)
+    assert (empty.wallet, empty.equity, empty.free) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [None, {"data": []}, {"data": [{"details": "x"}]}, {"data": [{"details": [5]}]}],
+)
+def test_trading_balance_shapes_that_cannot_be_vouched_for_are_refused(raw: object) -> None:
+    with pytest.raises(BadReply):
+        wire.trading_detail(raw, "BTC")
+
+
+def test_garbled_coin_numbers_are_refused() -> None:
+    with pytest.raises(BadReply, match="eq"):
+        wire.parse_collateral(detail(eq="lots"), "BTC", 1.0)
+    with pytest.raises(BadReply, match="eq"):
+        wire.trading_spot(detail(eq="-1"), "BTC")
+
+
+def test_funding_balance_reads_bal_and_a_missing_coin_is_zero() -> None:
+    raw = {"code": "0", "data": [{"ccy": "USDT", "bal": "5"}, {"ccy": "BTC", "bal": "0.3"}]}
+    assert wire.funding_balance(raw, "BTC") == D("0.3")
+    assert wire.funding_balance(raw, "ETH") == 0
+    with pytest.raises(BadReply):
+        wire.funding_balance({"data": [{"ccy": "BTC", "bal": "x"}]}, "BTC")
+
+
+def test_settings_read_the_short_leverage_the_margin_mode_and_net_mode() -> None:
+    config = wire.parse_account_config(accounts())
+    raw = {"symbol": "BTC/USD:BTC", "marginMode": "cross", "longLeverage": 3, "shortLeverage": 1}
+    got = wire.parse_settings(raw, config, "BTC/USD:BTC", 2.0)
+    assert (got.leverage, got.margin_mode, got.one_way, got.unified) == (D(1), "cross", True, True)
+    with pytest.raises(BadReply, match="asked for"):
+        wire.parse_settings({**raw, "symbol": "ETH/USD:ETH"}, config, "BTC/USD:BTC", 2.0)
+    with pytest.raises(BadReply, match="margin mode"):
+        wire.parse_settings({**raw, "marginMode": None}, config, "BTC/USD:BTC", 2.0)
+
+
+def bill(inst: str = "BTC-USD-SWAP", kind: str = "8", change: str = "0.0001") -> dict[str, object]:
+    return {"info": {"instId": inst, "type": kind, "balChg": change, "posBalChg": "0",
+                     "ts": "1700000000000"}}  # fmt: skip
+
+
+def test_funding_bills_are_received_when_positive_and_other_markets_are_skipped() -> None:
+    events = wire.parse_bills(
+        [bill(), bill(change="-0.0002"), bill("BTC-USDT-SWAP")], "BTC/USD:BTC", "BTC-USD-SWAP"
+    )
+    assert [e.amount for e in events] == [D("0.0001"), D("-0.0002")]
+    assert events[0].ts == 1_700_000_000.0 and events[0].symbol == "BTC/USD:BTC"
+
+
+def test_a_bill_that_is_not_funding_is_refused() -> None:
+    with pytest.raises(BadReply, match="not funding"):
+        wire.parse_bills([bill(kind="2")], "BTC/USD:BTC", "BTC-USD-SWAP")
