@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hedgekeeper.domain import ContractKind, MarketSpec, OrderRequest, Position, Side
+from hedgekeeper.domain import ContractKind, MarketSpec, Position
 from hedgekeeper.venues.base import BadReply, OrderRejected
 from hedgekeeper.venues.bitget import wire
 
@@ -23,14 +23,6 @@ def test_error_code_reads_the_body_and_success_is_no_error() -> None:
     assert wire.error_code('bitget {"code":"40786","msg":"Duplicate clientOid"}') == "40786"
     assert wire.error_code('{"code":"00000","msg":"success"}') is None
     assert wire.error_code("timeout") is None
-
-
-def test_order_params_are_one_way_cross_with_our_client_oid() -> None:
-    req = OrderRequest("BTC/USD:BTC", Side.BUY, D(650), True, D(65000), "hkab0000000001")
-    assert wire.order_params(req) == {
-        "clientOrderId": "hkab0000000001", "marginMode": "cross", "oneWayMode": True,
-        "reduceOnly": True, "timeInForce": "IOC",
-    }  # fmt: skip
 
 
 def test_a_coin_futures_market_counts_usd_of_face_with_a_minimum_that_survives_a_rise() -> None:

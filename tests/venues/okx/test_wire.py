@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hedgekeeper.domain import OrderRequest, Side
-from hedgekeeper.venues.base import BadReply, OrderRejected, VenueError
+from hedgekeeper.venues.base import BadReply, VenueError
 from hedgekeeper.venues.okx import wire
 
 D = Decimal
@@ -32,29 +31,6 @@ def test_error_code_falls_back_to_the_envelope_and_skips_successful_items() -> N
     mixed = '{"code":"2","data":[{"sCode":"0"},{"sCode":"51008"}]}'
     assert wire.error_code(mixed) == "51008"
     assert wire.error_code("connection reset") is None
-
-
-@pytest.mark.parametrize("client_id", ["hkab12cd0000000042", "A" * 32, "1"])
-def test_client_ids_of_up_to_32_letters_and_digits_pass(client_id: str) -> None:
-    assert wire.client_order_id(client_id) == client_id
-
-
-@pytest.mark.parametrize("client_id", ["", "A" * 33, "hk-1", "hk_1", "hk 1"])
-def test_other_client_ids_are_refused_before_sending(client_id: str) -> None:
-    with pytest.raises(OrderRejected, match="1-32 letters and digits"):
-        wire.client_order_id(client_id)
-
-
-def test_order_params_carry_our_id_cross_margin_reduce_only_and_ioc() -> None:
-    req = OrderRequest("BTC/USD:BTC", Side.BUY, D(3), True, D(65000), "hkab0000000001")
-    assert wire.order_params(req) == {
-        "clientOrderId": "hkab0000000001",
-        "marginMode": "cross",
-        "reduceOnly": True,
-        "timeInForce": "IOC",
-    }
-    plain = OrderRequest("BTC/USD:BTC", Side.SELL, D(3), False, None, "hkab0000000002")
-    assert wire.order_params(plain) == {"clientOrderId": "hkab0000000002", "marginMode": "cross"}
 
 
 def accounts(level: object = "2", mode: object = "net_mode") -> list[dict[str, object]]:
@@ -118,8 +94,6 @@ def test_trading_balance_shapes_that_cannot_be_vouched_for_are_refused(raw: obje
 def test_garbled_coin_numbers_are_refused() -> None:
     with pytest.raises(BadReply, match="eq"):
         wire.parse_collateral(detail(eq="lots"), "BTC", 1.0)
-    with pytest.raises(BadReply, match="eq"):
-        wire.trading_spot(detail(eq="-1"), "BTC")
 
 
 def test_funding_balance_reads_bal_and_a_missing_coin_is_zero() -> None:
@@ -139,21 +113,3 @@ def test_settings_read_the_short_leverage_the_margin_mode_and_net_mode() -> None
         wire.parse_settings({**raw, "symbol": "ETH/USD:ETH"}, config, "BTC/USD:BTC", 2.0)
     with pytest.raises(BadReply, match="margin mode"):
         wire.parse_settings({**raw, "marginMode": None}, config, "BTC/USD:BTC", 2.0)
-
-
-def bill(inst: str = "BTC-USD-SWAP", kind: str = "8", change: str = "0.0001") -> dict[str, object]:
-    return {"info": {"instId": inst, "type": kind, "balChg": change, "posBalChg": "0",
-                     "ts": "1700000000000"}}  # fmt: skip
-
-
-def test_funding_bills_are_received_when_positive_and_other_markets_are_skipped() -> None:
-    events = wire.parse_bills(
-        [bill(), bill(change="-0.0002"), bill("BTC-USDT-SWAP")], "BTC/USD:BTC", "BTC-USD-SWAP"
-    )
-    assert [e.amount for e in events] == [D("0.0001"), D("-0.0002")]
-    assert events[0].ts == 1_700_000_000.0 and events[0].symbol == "BTC/USD:BTC"
-
-
-def test_a_bill_that_is_not_funding_is_refused() -> None:
-    with pytest.raises(BadReply, match="not funding"):
-        wire.parse_bills([bill(kind="2")], "BTC/USD:BTC", "BTC-USD-SWAP")

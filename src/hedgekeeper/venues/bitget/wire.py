@@ -20,21 +20,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
-from typing import Any
 
 from hedgekeeper.domain import (
     AccountSettings,
     Collateral,
     ContractKind,
     MarketSpec,
-    OrderRequest,
     Position,
     Prices,
 )
 from hedgekeeper.venues.base import BadReply, OrderRejected
 from hedgekeeper.venues.ccxt import parse
 
-CODE = re.compile(r'"code"\s*:\s*"?(\d+)')
+ERROR_CODE = r'"code"\s*:\s*"?(\d*[1-9]\d*)'  # "00000" is success, never an error
 DUPLICATE_CODES = frozenset({"40786"})  # "Duplicate clientOid": unmapped by ccxt
 MARGIN_CODES = frozenset({"40762", "43012"})  # exceeds the balance / insufficient balance
 ORDER_NOT_FOUND = frozenset({"40109", "40768", "43001"})
@@ -46,22 +44,8 @@ MIN_FACE_HEADROOM = Decimal("1.25")  # the USD minimum holds until the price ris
 
 def error_code(message: str) -> str | None:
     """The Bitget code in a ccxt error message ("00000" is success, never an error)."""
-    found = CODE.search(message)
-    return found.group(1) if found and found.group(1) != "00000" else None
-
-
-def order_params(request: OrderRequest) -> dict[str, Any]:
-    """ccxt params for one order: our clientOid, cross margin, one-way, reduce-only, IOC."""
-    params: dict[str, Any] = {
-        "clientOrderId": request.client_id,
-        "marginMode": "cross",
-        "oneWayMode": True,
-    }
-    if request.reduce_only:
-        params["reduceOnly"] = True
-    if request.limit_price is not None:
-        params["timeInForce"] = "IOC"
-    return params
+    found = re.search(ERROR_CODE, message)
+    return found.group(1) if found else None
 
 
 def face_market(spec: MarketSpec, coin_step: Decimal, coin_min: Decimal, mark: Decimal) -> MarketSpec:

@@ -11,7 +11,7 @@ The facts behind each function (ccxt 4.5.90, okx.py):
   is what an order may spend. OKX lists only the coins it holds: a coin missing is zero.
 - The funding account (`/asset/balances`) is separate: deposits land there and orders cannot use
   it; `transfer` moves coin from funding ('6') to trading ('18').
-- Funding comes as bills of type 8 (`balChg` > 0 received), in the settle coin.
+- Funding comes as bills of type 8 (`balChg` > 0 received), which ccxt's funding history reads.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from hedgekeeper.domain import AccountSettings, Collateral, FundingEvent, OrderRequest
-from hedgekeeper.venues import ccxt_parse as parse
-from hedgekeeper.venues.base import BadReply, OrderRejected, VenueError
+from hedgekeeper.domain import AccountSettings, Collateral
+from hedgekeeper.venues.ccxt import parse
+from hedgekeeper.venues.base import BadReply, VenueError
 
-ITEM_CODE = re.compile(r'"sCode"\s*:\s*"?(\d+)')
-ENVELOPE_CODE = re.compile(r'"code"\s*:\s*"?(\d+)')
-CLIENT_ID = re.compile(r"[A-Za-z0-9]{1,32}")
+# A failed item's `sCode`, else the envelope's `code` when no item failed: one group, for the traits.
+ERROR_CODE = r'(?:"sCode"|"code"(?!.*"sCode"\s*:\s*"?[1-9]))\s*:\s*"?([1-9]\d*)'
 
 DUPLICATE_CODES = frozenset({"51016"})  # "Duplicated clOrdId"
 MARGIN_CODES = frozenset({"51008", "51119"})  # insufficient balance / margin
@@ -45,34 +43,8 @@ ACCOUNT_LEVELS = {"1": "Spot", "2": "Spot and futures", "3": "Multi-currency mar
 
 def error_code(message: str) -> str | None:
     """The OKX code in a ccxt error message: a failed item's `sCode` first, else the envelope's."""
-    for found in ITEM_CODE.finditer(message):
-        if found.group(1) != "0":
-            return found.group(1)
-    envelope = ENVELOPE_CODE.search(message)
-    return envelope.group(1) if envelope else None
-
-
-def client_order_id(client_id: str) -> str:
-    """`clOrdId` is 1-32 letters and digits: anything else OKX refuses (or ccxt would invent one)."""
-    if not CLIENT_ID.fullmatch(client_id):
-        raise OrderRejected(f"okx: client id {client_id!r} is not 1-32 letters and digits")
-    return client_id
-
-
-def order_params(request: OrderRequest) -> dict[str, Any]:
-    """ccxt params for one order: our clOrdId, cross margin (`tdMode`), reduce-only, IOC limits.
-
-    No `posSide`: in net mode OKX takes the side from `side` alone.
-    """
-    params: dict[str, Any] = {
-        "clientOrderId": client_order_id(request.client_id),
-        "marginMode": "cross",
-    }
-    if request.reduce_only:
-        params["reduceOnly"] = True
-    if request.limit_price is not None:
-        params["timeInForce"] = "IOC"
-    return params
+    found = re.search(ERROR_CODE, message)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +133,6 @@ def parse_collateral(detail: Mapping[str, object] | None, coin: str, ts: float) 
     return Collateral(wallet=wallet, equity=equity, free=max(free, parse.ZERO), ts=ts)
 
 
-def trading_spot(detail: Mapping[str, object] | None, coin: str) -> Decimal:
-    """A coin held in the trading account as spot (not the swap's collateral): its equity."""
-    if detail is None:
-        return parse.ZERO
-    return parse.num(detail, "eq", f"okx trading {coin}", "nonneg")
-
-
 def funding_balance(raw: object, coin: str) -> Decimal:
     """The funding account's `coin` (`bal`: available + frozen); missing means zero."""
     where = "okx funding account"
@@ -191,20 +156,3 @@ def parse_settings(leverage: object, config: AccountConfig, symbol: str, ts: flo
     if mode not in ("cross", "isolated"):
         raise BadReply(f"{where}: unknown margin mode {parse.show(mode)}")
     return AccountSettings(value, str(mode), config.one_way, True, ts)
-
-
-def parse_bills(raw: object, symbol: str, market_id: str) -> list[FundingEvent]:
-    """ccxt funding history (from bills of type 8) -> events; `balChg` > 0 was received."""
-    events = []
-    for i, item in enumerate(parse.items(raw, f"okx funding {symbol}")):
-        at = f"okx funding {symbol}[{i}]"
-        info = parse.mapping(parse.mapping(item, at).get("info"), f"{at}.info")
-        if info.get("instId") != market_id:
-            continue  # the bills endpoint filters by currency and contract type, not by market
-        if parse.label(info.get("type")) != "8":
-            raise BadReply(f"{at}: bill type {parse.show(info.get('type'))}, not funding (8)")
-        change = parse.opt_num(info, "balChg", at)
-        amount = change if change else parse.num(info, "posBalChg", at)
-        stamp = parse.num(info, "ts", at, "positive", Decimal(10) ** 14)
-        events.append(FundingEvent(symbol, amount, float(stamp) / 1000))
-    return events
