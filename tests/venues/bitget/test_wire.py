@@ -71,8 +71,9 @@ def test_collateral_from_rest_and_from_a_push() -> None:
     assert (rest.wallet, rest.equity, rest.free) == (D("0.9"), D("0.95"), D("0.4"))
     push = wire.parse_collateral(wire.futures_entry({"data": [PUSH_ROW]}, "BTC"), "BTC", 2.0)
     assert (push.equity, push.free, push.ts) == (D("0.96"), D("0.3"), 2.0)
-    none = wire.parse_collateral(wire.futures_entry([REST_ROW], "ETH"), "ETH", 1.0)
-    assert none.equity == 0
+    assert wire.futures_entry([REST_ROW], "ETH") is None
+    with pytest.raises(BadReply, match="missing"):
+        wire.parse_collateral(None, "ETH", 1.0)
 
 
 @pytest.mark.parametrize("raw", [None, {"data": "x"}, [1], [{"marginCoin": "BTC"}]])

@@ -75,11 +75,16 @@ def test_collateral_is_cash_equity_incl_upl_and_available_equity() -> None:
     assert collateral.ts == 5.0 and not collateral.unified
 
 
-def test_collateral_free_falls_back_to_available_balance_and_a_missing_coin_is_zero() -> None:
+def test_collateral_free_falls_back_to_available_balance() -> None:
     got = wire.parse_collateral(detail(availEq="", availBal="0.7"), "BTC", 1.0)
     assert got.free == D("0.7")
-    empty = wire.parse_collateral(wire.trading_detail(balance(detail("USDT")), "BTC"), "BTC", 1.0)
-    assert (empty.wallet, empty.equity, empty.free) == (0, 0, 0)
+
+
+def test_a_reply_without_the_collateral_coin_is_refused_never_a_zero() -> None:
+    missing = wire.trading_detail(balance(detail("USDT")), "BTC")
+    assert missing is None
+    with pytest.raises(BadReply, match="missing"):
+        wire.parse_collateral(missing, "BTC", 1.0)
 
 
 @pytest.mark.parametrize(

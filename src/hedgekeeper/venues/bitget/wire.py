@@ -109,10 +109,10 @@ def futures_entry(raw: object, coin: str) -> Mapping[str, object] | None:
 
 def parse_collateral(row: Mapping[str, object] | None, coin: str, ts: float) -> Collateral:
     """REST (`accountEquity`, `crossedMaxAvailable`) or push (`equity`, `maxOpenPosAvailable`)
-    row -> collateral; a coin the account does not list holds nothing."""
-    if row is None:
-        return Collateral(wallet=parse.ZERO, equity=parse.ZERO, free=parse.ZERO, ts=ts)
+    row -> collateral. The margin coin missing from a reply is refused, never read as zero."""
     where = f"bitget futures {coin}"
+    if row is None:
+        raise BadReply(f"{where}: missing from the reply")
     push = "equity" in row
     equity = parse.num(row, "equity" if push else "accountEquity", where)
     free = parse.num(row, "maxOpenPosAvailable" if push else "crossedMaxAvailable", where)

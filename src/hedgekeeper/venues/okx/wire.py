@@ -8,7 +8,7 @@ The facts behind each function (ccxt 4.5.90, okx.py):
   with 51010; `posMode` net_mode is one-way.
 - The trading account (`/account/balance` `details[]`) is unified: its coin is the spot coin AND
   the inverse swap's collateral. `eq` includes the unrealised PnL, `cashBal` does not, `availEq`
-  is what an order may spend. OKX lists only the coins it holds: a coin missing is zero.
+  is what an order may spend. OKX lists only the coins it holds.
 - The funding account (`/asset/balances`) is separate: deposits land there and orders cannot use
   it; `transfer` moves coin from funding ('6') to trading ('18').
 - Funding comes as bills of type 8 (`balChg` > 0 received), which ccxt's funding history reads.
@@ -119,12 +119,13 @@ def trading_detail(raw: object, coin: str) -> Mapping[str, object] | None:
 def parse_collateral(detail: Mapping[str, object] | None, coin: str, ts: float) -> Collateral:
     """The trading account's `coin`: wallet = cashBal, equity = eq (incl. upl), free = availEq.
 
-    `unified` is False on purpose: `spot()` never reports this coin for an inverse swap (the
-    funding account is the spot), so the two readings never overlap.
+    OKX lists only the coins an account holds, but the collateral coin missing from a reply is
+    refused, never read as zero: a reply that lost it would otherwise cover the whole short.
+    `unified` is False: `spot()` reads the funding account, so the two readings never overlap.
     """
-    if detail is None:
-        return Collateral(wallet=parse.ZERO, equity=parse.ZERO, free=parse.ZERO, ts=ts)
     where = f"okx trading {coin}"
+    if detail is None:
+        raise BadReply(f"{where}: missing from the reply")
     wallet = parse.num(detail, "cashBal", where)
     equity = parse.num(detail, "eq", where)
     free = parse.opt_num(detail, "availEq", where)
