@@ -27,7 +27,7 @@ async def bitget() -> AsyncIterator[Emulator]:
 async def rest(bitget: Emulator) -> AsyncIterator[Any]:
     exchange = bitget.configure(ccxt.bitget({"enableRateLimit": False, "options": dict(OPTIONS)}))
     await exchange.load_markets()
-    await exchange.transfer("BTC", 0.9, "spot", "future")
+    await exchange.transfer("BTC", 0.1, "future", "spot")
     yield exchange
     await exchange.close()
 

@@ -428,10 +428,26 @@ def s_(value: Decimal) -> str:
     return family.s(value)
 
 
+class ClassicAccount(Account):
+    """A classic Bitget account: the spot wallet and the futures accounts apart. The emulator's
+    own deposits and withdrawals (its control, not Bitget's API) go to the futures account, where
+    the collateral is; the spot wallet is filled by name (`emu.deposit(coin, x, SPOT)`)."""
+
+    def __init__(self, start: Account) -> None:
+        super().__init__(unified=False, price=start.mark, balances={}, taker_fee=start.taker_fee,
+                         leverage=start.start_leverage, maintenance=start.maintenance)  # fmt: skip
+        self.wallets[DERIVATIVES] = dict(next(iter(start.wallets.values())))
+
+    @property
+    def spot_wallet(self) -> str:
+        return DERIVATIVES
+
+
 def emulator(account: Account | None = None, *, demo: bool = True, **keys: str) -> Emulator:
-    """An emulated Bitget classic account (not started): spot and futures wallets apart, 1 BTC
-    + 10,000 USDT in spot, BTC at 65,000, leverage 10, demo trading."""
-    return Emulator(Bitget(demo=demo), account or Account(unified=False), **keys)
+    """An emulated Bitget classic account (not started), demo trading: `account`'s price, fees,
+    leverage and starting balances (default 1 BTC + 10,000 USDT, BTC at 65,000, leverage 10),
+    the balances in the futures account."""
+    return Emulator(Bitget(demo=demo), ClassicAccount(account or Account()), **keys)
 
 
 __all__ = ["INVERSE", "LINEAR", "Bitget", "emulator"]
