@@ -6,8 +6,9 @@ Good enough that the real `ccxt.async_support.bitget` and `ccxt.pro.bitget` work
 a passphrase, `{code, msg, data}` replies ("00000" is success, HTTP 400 a refusal), a websocket
 `login` op, snapshots on subscribe, and demo trading by the `PAPTRADING: 1` header.
 
-A coin-futures order of `size` BTC adds size x price USD of face to the position: the core keeps
-the face (an inverse instrument of 1 USD contracts) and this dialect speaks in coin. The unified
+A coin-futures order of `size` BTC adds size x fill price USD of face to the position and closes
+size x entry price: the core keeps the face (an inverse instrument of 1 USD contracts) and this
+dialect speaks in coin. The unified
 account probe (`/api/v3/account/settings`) is answered as a classic account would be.
 """
 
@@ -267,11 +268,10 @@ class Bitget:
         tif = {"ioc": "IOC", "fok": "FOK", "gtc": "GTC", "post_only": "PostOnly"}.get(force)
         if kind not in ("market", "limit") or tif is None:
             raise Refusal(Reason.INVALID, f"orderType {kind!r} force {force!r}")
-        fills_at = self.account.mark if price is None or self._marketable(p, price) else price
         spec = OrderSpec(
             instrument=i,
             side=str(p.get("side", "")),
-            qty=size * fills_at if i.inverse else size,
+            qty=self._face(i, str(p.get("side", "")), size, price) if i.inverse else size,
             price=price,
             tif="IOC" if price is None else tif,
             reduce_only=p.get("reduceOnly") == "YES",
@@ -281,9 +281,16 @@ class Bitget:
         self.sizes[order.order_id] = size
         return {"clientOid": order.client_id, "orderId": order.order_id}
 
-    def _marketable(self, p: Mapping[str, Any], price: Decimal) -> bool:
+    def _face(self, i: Instrument, side: str, size: Decimal, price: Decimal | None) -> Decimal:
+        """The USD face `size` coin adds (at the fill price) or closes (at the entry price)."""
+        held = self.account.positions[i.id]
+        closing = held.entry is not None and (held.size < 0) == (side == "buy")
+        if closing:
+            assert held.entry is not None
+            return min(size * held.entry, abs(held.size))
         mark = self.account.mark
-        return price >= mark if p.get("side") == "buy" else price <= mark
+        marketable = price is None or (price >= mark if side == "buy" else price <= mark)
+        return size * (mark if marketable else price)
 
     def _find(self, params: Mapping[str, Any]) -> Order:
         i = self._instrument(params)

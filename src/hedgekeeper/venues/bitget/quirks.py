@@ -3,7 +3,8 @@
 
 - Amounts are in the base coin on both (ccxt's contractSize is 1). A coin-futures position is
   counted in USD of face (coin x entry, fixed until the next fill; see `bitget.wire`), so its
-  market is one of 1 USD contracts; orders go out as face / price in coin, rounded down.
+  market is one of 1 USD contracts; an order goes out as face / mark in coin (a cover as face /
+  entry price: closing coin releases face at the entry), rounded down.
 - `options['uta']` is set (False: a classic account) so ccxt never probes `/api/v3/account/settings`
   before the first private call; a unified (UTA) account is refused with what to do.
 - Positions are read with the symbol: without it ccxt asks for marginCoin=USDT, which answers
@@ -32,7 +33,13 @@ from hedgekeeper.domain import (
     Position,
     Stamped,
 )
-from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin, Reading, VenueError
+from hedgekeeper.venues.base import (
+    DuplicateClientId,
+    InsufficientMargin,
+    OrderRejected,
+    Reading,
+    VenueError,
+)
 from hedgekeeper.venues.bitget import wire
 from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, StreamSpec
@@ -97,8 +104,14 @@ class BitgetQuirks(Quirks):
     async def place(self, ctx: Ctx, market: MarketSpec, request: OrderRequest) -> object:
         if not _inverse(market):
             return await super().place(ctx, market, request)
-        price = request.limit_price
-        if price is None:
+        # Face added is coin x the fill price (about the mark); face closed is coin x the
+        # position's entry price. Either way, rounded down: never more face than asked.
+        if request.reduce_only:
+            held = await self.position(ctx, market)
+            price = held.entry_price
+            if price is None:
+                raise OrderRejected(f"bitget: nothing to reduce on {market.symbol}")
+        else:
             price = (await self.prices(ctx, market)).mark
         step, minimum = self._coin_limits(ctx, market.symbol)
         amount = wire.coin_amount(request.contracts, price, step, minimum)

@@ -8,7 +8,8 @@ The facts behind each function (ccxt 4.5.90, bitget.py and pro/bitget.py):
   linear contract of 1 BTC. A coin-futures (inverse, `BTC/USD:BTC`) position of s BTC opened at
   E is an inverse position of s x E USD: its face stays fixed until the next fill, while ccxt's
   `notional` is s x mark. hedgekeeper counts it in contracts of 1 USD of face, so a position
-  reads as s x E and an order of F USD goes out as F / price BTC, rounded down to the step.
+  reads as s x E; an order adding F USD goes out as F / mark BTC and one closing F USD as
+  F / E BTC (closing coin releases face at the entry price), rounded down to the step.
 - Accounts (`/mix/account/accounts`, the `account` channel): `accountEquity` / `equity` include
   the unrealised PnL, `available` is the wallet, `crossedMaxAvailable` / `maxOpenPosAvailable`
   what a new cross order may use. The spot wallet is apart (`/spot/account/assets`).
