@@ -145,7 +145,7 @@ def order(o: Order, size: Decimal, hedge: bool) -> Json:
     """`/mix/order/detail`: `size` and `baseVolume` in coin, fees negative when charged."""
     i = o.instrument
     average = o.avg_price
-    filled = btc(i, o.cum_qty, average)
+    filled = size * o.cum_qty / o.qty if i.inverse else o.cum_qty  # coin, as asked
     return {
         "symbol": i.id, "size": s(size), "orderId": o.order_id, "clientOid": o.client_id,
         "baseVolume": s(filled), "fee": s(-o.cum_fee), "price": s(o.price),

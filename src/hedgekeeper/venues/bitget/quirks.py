@@ -63,6 +63,9 @@ TRAITS = Traits(
 )
 
 
+ENTRY = "hedgekeeper_entry"  # the entry price a cover closed at, added by `find_order`
+
+
 def _symbol(item: object) -> object:
     return item.get("symbol") if isinstance(item, dict) else None
 
@@ -128,11 +131,14 @@ class BitgetQuirks(Quirks):
         return super().own_position(market, position)
 
     def report(self, ctx: Ctx, market: MarketSpec, raw: object, client_id: str) -> OrderReport:
-        report = parse.parse_order(raw, client_id, market.settle, ctx.now())
         if not _inverse(market):
             return super().report(ctx, market, raw, client_id)
-        face = wire.face_filled(report.filled, report.average_price, f"order {client_id}")
-        return replace(report, filled=face)
+        report = parse.parse_order(raw, client_id, market.settle, ctx.now())
+        order, where = parse.mapping(raw, "order"), f"order {client_id}"
+        price = report.average_price
+        if order.get("reduceOnly") and order.get(ENTRY) is not None:
+            price = parse.decimal(order.get(ENTRY), f"{where}: entry", "positive", parse.MAX_PRICE)
+        return replace(report, filled=wire.face_filled(report.filled, price, where))
 
     async def collateral(self, ctx: Ctx, market: MarketSpec) -> Collateral:
         params = {"type": "swap", "productType": wire.PRODUCT[market.kind]}
@@ -164,12 +170,20 @@ class BitgetQuirks(Quirks):
             await ctx.ex.set_leverage(int(leverage), symbol)
 
     async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+        """The order; a coin-futures cover carries the position's entry price too (`report`
+        needs it: the face a cover closed is its coin at the entry, which closing leaves as is;
+        a cover that closed the whole position leaves none, and its average price stands in)."""
         try:
-            return await ctx.ex.fetch_order(None, market.symbol, {"clientOrderId": client_id})
+            raw = await ctx.ex.fetch_order(None, market.symbol, {"clientOrderId": client_id})
         except Exception as exc:
             if wire.error_code(str(exc)) in wire.ORDER_NOT_FOUND:
                 return None
             raise
+        order = parse.mapping(raw, "order")
+        if _inverse(market) and order.get("reduceOnly"):
+            held = await self.position(ctx, market)
+            return {**order, ENTRY: held.entry_price or order.get("average")}
+        return raw
 
     async def cancel(self, ctx: Ctx, market: MarketSpec, client_id: str, raw: object) -> None:
         await ctx.ex.cancel_order(None, market.symbol, {"clientOrderId": client_id})
