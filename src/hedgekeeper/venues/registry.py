@@ -16,9 +16,11 @@ from hedgekeeper.venues.ccxt.venue import CcxtVenue
 
 EXCHANGES: dict[str, str] = {
     "bingx": "hedgekeeper.venues.bingx",
+    "bitget": "hedgekeeper.venues.bitget",
     "bybit": "hedgekeeper.venues.bybit",
     "mexc": "hedgekeeper.venues.mexc",
     "deribit": "hedgekeeper.venues.deribit",
+    "okx": "hedgekeeper.venues.okx",
 }
 
 

@@ -71,7 +71,11 @@ def test_the_position_mode_message_says_why_and_what_to_do() -> None:
 def test_collateral_is_cash_equity_incl_upl_and_available_equity() -> None:
     got = wire.trading_detail(balance(detail("USDT"), detail()), "BTC")
     collateral = wire.parse_collateral(got, "BTC", 5.0)
-    assert (collateral.wallet, collateral.equity, collateral.free) == (D("1.2"), D("1.25"), D("1.1"))
+    assert (collateral.wallet, collateral.equity, collateral.free) == (
+        D("1.2"),
+        D("1.25"),
+        D("1.1"),
+    )
     assert collateral.ts == 5.0 and not collateral.unified
 
 

@@ -174,7 +174,9 @@ class BitgetQuirks(Quirks):
         needs it: the face a cover closed is its coin at the entry, which closing leaves as is;
         a cover that closed the whole position leaves none, and its average price stands in)."""
         try:
-            raw = await ctx.ex.fetch_order(None, market.symbol, {"clientOrderId": client_id})
+            raw: object = await ctx.ex.fetch_order(
+                None, market.symbol, {"clientOrderId": client_id}
+            )
         except Exception as exc:
             if wire.error_code(str(exc)) in wire.ORDER_NOT_FOUND:
                 return None
@@ -216,6 +218,3 @@ class BitgetQuirks(Quirks):
             StreamSpec(Stream.BALANCE, "account",
                        lambda ex: ex.watch_balance(dict(params)), collateral),
         ]  # fmt: skip
-
-
-QUIRKS = BitgetQuirks()

@@ -49,7 +49,9 @@ def error_code(message: str) -> str | None:
     return found.group(1) if found else None
 
 
-def face_market(spec: MarketSpec, coin_step: Decimal, coin_min: Decimal, mark: Decimal) -> MarketSpec:
+def face_market(
+    spec: MarketSpec, coin_step: Decimal, coin_min: Decimal, mark: Decimal
+) -> MarketSpec:
     """A coin-futures market in contracts of 1 USD of face: steps of 1 USD, and a minimum that
     still converts to the coin minimum after a 25 % rise from `mark`."""
     if spec.kind is not ContractKind.INVERSE:
@@ -80,7 +82,9 @@ def face_position(position: Position) -> Position:
     if not position.contracts:
         return position
     if position.entry_price is None:
-        raise BadReply(f"bitget position {position.symbol}: {position.contracts} coin without entry")
+        raise BadReply(
+            f"bitget position {position.symbol}: {position.contracts} coin without entry"
+        )
     return Position(
         position.symbol, position.contracts * position.entry_price, position.ts,
         position.entry_price, position.liquidation_price, position.leverage,
@@ -157,7 +161,11 @@ def ws_prices(raw: object, symbol: str, ts: float) -> Prices:
     parse.check_symbol(ticker, symbol, where)
     info = parse.mapping(ticker.get("info"), f"{where}: info")
     return parse.parse_prices(
-        {"symbol": symbol, "markPrice": info.get("markPrice"), "indexPrice": info.get("indexPrice")},
+        {
+            "symbol": symbol,
+            "markPrice": info.get("markPrice"),
+            "indexPrice": info.get("indexPrice"),
+        },
         symbol,
         ts,
     )

@@ -110,11 +110,14 @@ class OkxQuirks(Quirks):
 
     async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
         try:
-            return await ctx.ex.fetch_order(None, market.symbol, {"clientOrderId": client_id})
+            found: object = await ctx.ex.fetch_order(
+                None, market.symbol, {"clientOrderId": client_id}
+            )
         except Exception as exc:
             if wire.error_code(str(exc)) == wire.ORDER_NOT_FOUND:
                 return None
             raise
+        return found
 
     async def cancel(self, ctx: Ctx, market: MarketSpec, client_id: str, raw: object) -> None:
         await ctx.ex.cancel_order(None, market.symbol, {"clientOrderId": client_id})
@@ -137,6 +140,3 @@ class OkxQuirks(Quirks):
             generic[Stream.POSITIONS],
             StreamSpec(Stream.BALANCE, "account", lambda ex: ex.watch_balance({}), collateral),
         ]
-
-
-QUIRKS = OkxQuirks()

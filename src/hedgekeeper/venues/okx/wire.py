@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgekeeper.domain import AccountSettings, Collateral
-from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.base import BadReply, VenueError
+from hedgekeeper.venues.ccxt import parse
 
-# A failed item's `sCode`, else the envelope's `code` when no item failed: one group, for the traits.
+# A failed item's `sCode`, else the envelope's `code` when no item failed (one group: traits).
 ERROR_CODE = r'(?:"sCode"|"code"(?!.*"sCode"\s*:\s*"?[1-9]))\s*:\s*"?([1-9]\d*)'
 
 DUPLICATE_CODES = frozenset({"51016"})  # "Duplicated clOrdId"
@@ -145,7 +145,9 @@ def funding_balance(raw: object, coin: str) -> Decimal:
     return parse.ZERO
 
 
-def parse_settings(leverage: object, config: AccountConfig, symbol: str, ts: float) -> AccountSettings:
+def parse_settings(
+    leverage: object, config: AccountConfig, symbol: str, ts: float
+) -> AccountSettings:
     """Leverage of the short side from `fetch_leverage(symbol, {'marginMode': mode})`; the margin
     mode is per order on OKX (`tdMode`), so it is the mode that leverage was read for; the
     position mode is account-wide (`posMode`)."""
