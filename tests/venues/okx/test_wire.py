@@ -93,8 +93,9 @@ def test_a_reply_without_the_collateral_coin_is_refused_never_a_zero() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    [None, {"data": []}, {"data": [{"details": "x"}]}, {"data": [{"details": [5]}]}],
-)
+    [None, {"data": []}, {"data": [{"details": "x"}]}, {"data": [{"details": [5]}]},
+     {"data": [{"details": []}]}],
+)  # fmt: skip
 def test_trading_balance_shapes_that_cannot_be_vouched_for_are_refused(raw: object) -> None:
     with pytest.raises(BadReply):
         wire.trading_detail(raw, "BTC")
@@ -122,3 +123,17 @@ def test_settings_read_the_short_leverage_the_margin_mode_and_net_mode() -> None
         wire.parse_settings({**raw, "symbol": "ETH/USD:ETH"}, config, "BTC/USD:BTC", 2.0)
     with pytest.raises(BadReply, match="margin mode"):
         wire.parse_settings({**raw, "marginMode": None}, config, "BTC/USD:BTC", 2.0)
+
+
+def test_a_coin_held_as_spot_in_the_trading_account_is_its_equity_or_zero_when_unlisted() -> None:
+    raw = balance(detail("USDT"), detail("BTC", eq="0.4"))
+    assert wire.trading_spot(wire.trading_detail(raw, "BTC"), "BTC") == D("0.4")
+    assert wire.trading_spot(wire.trading_detail(raw, "ETH"), "ETH") == 0
+    with pytest.raises(BadReply, match="eq"):
+        wire.trading_spot(detail(eq="-1"), "BTC")
+
+
+def test_a_push_may_list_only_some_coins() -> None:
+    details = wire.trading_details(balance(detail("USDT")))
+    assert wire.find_coin(details, "BTC") is None
+    assert wire.trading_details(balance()) == []

@@ -25,6 +25,7 @@ from typing import Any
 from hedgekeeper.domain import (
     AccountSettings,
     Collateral,
+    ContractKind,
     MarketSpec,
     OrderRequest,
     Stamped,
@@ -76,9 +77,16 @@ class OkxQuirks(Quirks):
         return {**super().order_params(traits, request), "marginMode": "cross"}
 
     async def spot(self, ctx: Ctx, asset: str) -> Stamped:
+        """The funding account's coin, plus the trading account's unless that is the collateral
+        of an inverse swap this venue hedges with (then it is counted there, as equity)."""
         raw = await ctx.ex.fetch_balance({"type": wire.FUNDING_ACCOUNT})
-        info = parse.mapping(raw, "balance").get("info")
-        return Stamped(wire.funding_balance(info, asset), ctx.now())
+        amount = wire.funding_balance(parse.mapping(raw, "balance").get("info"), asset)
+        collateral = {m.settle for m in ctx.markets.values() if m.kind is ContractKind.INVERSE}
+        if asset not in collateral:
+            trading = await ctx.ex.fetch_balance({"type": wire.TRADING_ACCOUNT})
+            info = parse.mapping(trading, "balance").get("info")
+            amount += wire.trading_spot(wire.trading_detail(info, asset), asset)
+        return Stamped(amount, ctx.now())
 
     async def collateral(self, ctx: Ctx, market: MarketSpec) -> Collateral:
         raw = await ctx.ex.fetch_balance({"type": wire.TRADING_ACCOUNT})
@@ -131,7 +139,8 @@ class OkxQuirks(Quirks):
             return [parse.parse_prices(raw, symbol, ts)]
 
         def collateral(raw: object, ts: float) -> list[Reading]:
-            detail = wire.trading_detail(parse.mapping(raw, "balance").get("info"), settle)
+            details = wire.trading_details(parse.mapping(raw, "balance").get("info"))
+            detail = wire.find_coin(details, settle)
             return [] if detail is None else [wire.parse_collateral(detail, settle, ts)]
 
         generic = {s.kind: s for s in super().streams(ctx, market, asset)}

@@ -100,20 +100,30 @@ def position_mode_message(venue: str) -> str:
     )
 
 
-def trading_detail(raw: object, coin: str) -> Mapping[str, object] | None:
-    """The `coin` entry of a trading-account balance (REST `info` or a websocket push); None when
-    OKX lists no such coin (it lists only what the account holds)."""
+def trading_details(raw: object) -> list[Mapping[str, object]]:
+    """The coins of a trading-account balance (REST `info` or a websocket push), as listed."""
     where = "okx trading account"
     envelope = parse.mapping(raw, where)
     data = parse.items(envelope.get("data"), f"{where}: data")
     if not data:
         raise BadReply(f"{where}: empty data")
     first = parse.mapping(data[0], f"{where}: data[0]")
-    for i, entry in enumerate(parse.items(first.get("details"), f"{where}: details")):
-        detail = parse.mapping(entry, f"{where}: details[{i}]")
-        if detail.get("ccy") == coin:
-            return detail
-    return None
+    listed = parse.items(first.get("details"), f"{where}: details")
+    return [parse.mapping(e, f"{where}: details[{i}]") for i, e in enumerate(listed)]
+
+
+def find_coin(details: list[Mapping[str, object]], coin: str) -> Mapping[str, object] | None:
+    return next((d for d in details if d.get("ccy") == coin), None)
+
+
+def trading_detail(raw: object, coin: str) -> Mapping[str, object] | None:
+    """The `coin` entry of a REST trading-account balance; None when OKX does not list it (it
+    lists only what the account holds). A reply listing no coin at all is refused: an account
+    that hedges holds at least its collateral, so that reply lost its coins."""
+    details = trading_details(raw)
+    if not details:
+        raise BadReply("okx trading account: no coin at all in the reply")
+    return find_coin(details, coin)
 
 
 def parse_collateral(detail: Mapping[str, object] | None, coin: str, ts: float) -> Collateral:
@@ -132,6 +142,14 @@ def parse_collateral(detail: Mapping[str, object] | None, coin: str, ts: float) 
     if free is None:  # single-currency mode may leave availEq empty: availBal is the same there
         free = parse.opt_num(detail, "availBal", where) or parse.ZERO
     return Collateral(wallet=wallet, equity=equity, free=max(free, parse.ZERO), ts=ts)
+
+
+def trading_spot(detail: Mapping[str, object] | None, coin: str) -> Decimal:
+    """A coin held in the trading account as spot (no swap's collateral): its equity; a coin
+    OKX does not list is zero (it lists only what the account holds)."""
+    if detail is None:
+        return parse.ZERO
+    return parse.num(detail, "eq", f"okx trading {coin}", "nonneg")
 
 
 def funding_balance(raw: object, coin: str) -> Decimal:
