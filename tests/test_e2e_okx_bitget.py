@@ -43,10 +43,24 @@ class Exchange:
     wallets: str  # what `check` prints about the wallets
 
 
-OKX = Exchange("okx", ROOT / "config" / "okx.toml", okx.emulator, "BTC-USD-SWAP", D(600),
-               "contract size 100(\\.0)? USD per contract", "wallet separate spot/contract")
-BITGET = Exchange("bitget", ROOT / "config" / "bitget.toml", bitget.emulator, "BTCUSD", D(60000),
-                  "contract size 1(\\.0)? USD per contract", "wallet separate spot/contract")
+OKX = Exchange(
+    "okx",
+    ROOT / "config" / "okx.toml",
+    okx.emulator,
+    "BTC-USD-SWAP",
+    D(600),
+    "contract size 100(\\.0)? USD per contract",
+    "wallet separate spot/contract",
+)
+BITGET = Exchange(
+    "bitget",
+    ROOT / "config" / "bitget.toml",
+    bitget.emulator,
+    "BTCUSD",
+    D(60000),
+    "contract size 1(\\.0)? USD per contract",
+    "wallet separate spot/contract",
+)
 EXCHANGES = [pytest.param(OKX, id="okx"), pytest.param(BITGET, id="bitget")]
 
 
@@ -81,11 +95,15 @@ async def hk(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.P
     )  # fmt: skip
 
 
-POSITION_READS = ("/api/v5/account/positions", "/api/v2/mix/position/all-position")
+HOLD, TRADE = '"action": "hold"', '"action": "trade"'
+# The daemon's REST cycle reads price, position and collateral together, then the spot: a spot
+# read's arrival is the end of a cycle, a safe moment to move the price (mid-cycle, the price and
+# the equity of one snapshot would come from either side of the move).
+SPOT_READS = ("/api/v5/asset/balances", "/api/v2/spot/account/assets")
 
 
 class Watch:
-    """The daemon's log as it comes, and its REST reads of the position arriving at the emulator."""
+    """The daemon's log as it comes, and its REST cycles (their spot reads) at the emulator."""
 
     def __init__(self, proc: asyncio.subprocess.Process, emu: Emulator) -> None:
         self.proc, self.emu = proc, emu
@@ -96,7 +114,7 @@ class Watch:
         self.reader = asyncio.create_task(self._read())
 
     def _on_request(self, path: str) -> None:
-        if path in POSITION_READS:
+        if path in SPOT_READS:
             self.reads += 1
             self.read.set()
 
@@ -113,7 +131,7 @@ class Watch:
         return self.emu.account.positions[ex.instrument].size
 
     async def rest_cycles(self, count: int = 2) -> None:
-        """Until the daemon has read the position over REST `count` more times."""
+        """Until the daemon has ended `count` more REST cycles."""
         wanted = self.reads + count
         async with asyncio.timeout(20):
             while self.reads < wanted:
@@ -122,13 +140,25 @@ class Watch:
                 self.read.clear()
                 await self.read.wait()
 
-    async def settled(self, ex: Exchange, orders: int) -> None:
-        """`orders` orders have arrived, and the position has stopped changing for 2 cycles."""
-        await self.emu.wait_for_orders(orders, timeout=30)
-        before = None
-        while before != self.position(ex):
-            before = self.position(ex)
-            await self.rest_cycles()
+    def _held_after_trades(self, orders: int) -> bool:
+        """The daemon logged a trade decision per order and a hold after the last of them (a
+        hold is logged whenever the decision's kind changes, as it does after a trade)."""
+        trades = [i for i, line in enumerate(self.lines) if TRADE in line]
+        if len(trades) < orders:
+            return False
+        return any(HOLD in line for line in self.lines[trades[-1] if trades else 0 :])
+
+    async def settled(self, orders: int) -> None:
+        """At least `orders` orders have arrived, the daemon holds after the last one, and two
+        more REST cycles passed without another order."""
+        while True:
+            await self.emu.wait_for_orders(orders, timeout=30)
+            orders = len(self.emu.order_log)
+            while not self._held_after_trades(orders):
+                await self.rest_cycles(1)
+            await self.rest_cycles(2)
+            if len(self.emu.order_log) == orders:
+                return
 
 
 def sides(emu: Emulator) -> list[tuple[str, bool]]:
@@ -143,7 +173,7 @@ async def test_the_daemon_hedges_deposits_ignores_prices_and_covers_withdrawals(
     watch = Watch(proc, emu)
     try:
         # The opening hedge: sells at 1x to about 1 BTC x 60,000 (what 1x margin affords).
-        await watch.settled(ex, 1)
+        await watch.settled(1)
         opening = watch.position(ex)
         assert -ex.per_btc <= opening < -ex.per_btc * D("0.98"), (opening, watch.log())
         assert emu.account.positions[ex.instrument].leverage == 1
@@ -152,7 +182,7 @@ async def test_the_daemon_hedges_deposits_ignores_prices_and_covers_withdrawals(
         # A deposit of 0.5 BTC: one more sell, about half as much again.
         count = len(emu.order_log)
         await emu.deposit("BTC", D("0.5"))
-        await watch.settled(ex, count + 1)
+        await watch.settled(count + 1)
         grown = watch.position(ex)
         assert -ex.per_btc * D("1.5") <= grown < opening - ex.per_btc * D("0.45"), grown
         assert set(sides(emu)[count:]) == {("sell", False)}
@@ -166,7 +196,7 @@ async def test_the_daemon_hedges_deposits_ignores_prices_and_covers_withdrawals(
 
         # At 36,000 the short's profit frees margin: withdraw 0.3 BTC, covered reduce-only.
         await emu.withdraw("BTC", D("0.3"))
-        await watch.settled(ex, count + 1)
+        await watch.settled(count + 1)
         assert set(sides(emu)[count:]) == {("buy", True)}
         assert grown < watch.position(ex) < 0
     finally:
@@ -189,7 +219,9 @@ async def test_check_reports_the_market_and_the_account(
     exchange: tuple[Exchange, Emulator], tmp_path: Path
 ) -> None:
     ex, emu = exchange
-    proc = await hk("check", "--config", str(ex.config), env=env_for(ex, emu, tmp_path), cwd=tmp_path)
+    proc = await hk(
+        "check", "--config", str(ex.config), env=env_for(ex, emu, tmp_path), cwd=tmp_path
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     text = out.decode()
     assert proc.returncode == 0, err.decode()[-2000:]

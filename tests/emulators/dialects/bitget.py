@@ -340,13 +340,11 @@ class Bitget:
             return None
         return stream, stream == "private", False
 
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]:
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
         emu = self.emu
         keys = (emu.api_key, emu.secret, emu.password)
         replies, added = await family.on_message(WIRE, conn, message, keys, SUB_KEYS)
-        if replies == [{"pong": True}]:
-            return []  # the core answers only JSON; Bitget's "pong" is text (see the core)
-        if replies and replies[0].get("event") == "login":
+        if replies and isinstance(replies[0], dict) and replies[0].get("event") == "login":
             replies = [{"event": "login", "code": 0}]
         for arg in added:
             replies += self._snapshot(conn, arg)
@@ -417,8 +415,12 @@ class Bitget:
         sections = ("spot", "mix", "user", "p2p", "broker", "margin", "common", "tax",
                     "convert", "copy", "earn", "uta")  # fmt: skip
         urls: dict[str, Any] = dict.fromkeys(sections, rest)
-        streams = {"public": f"{ws}/v2/ws/public", "private": f"{ws}/v2/ws/private",
-                   "utaPublic": f"{ws}/v3/ws/public", "utaPrivate": f"{ws}/v3/ws/private"}
+        streams = {
+            "public": f"{ws}/v2/ws/public",
+            "private": f"{ws}/v2/ws/private",
+            "utaPublic": f"{ws}/v3/ws/public",
+            "utaPrivate": f"{ws}/v3/ws/private",
+        }
         urls["ws"] = streams
         urls["demo"] = dict(streams)
         return urls

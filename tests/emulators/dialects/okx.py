@@ -324,12 +324,10 @@ class Okx:
             return None
         return stream, stream == "private", False
 
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]:
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
         emu = self.emu
         keys = (emu.api_key, emu.secret, emu.password)
         replies, added = await family.on_message(WIRE, conn, message, keys, SUB_KEYS)
-        if replies == [{"pong": True}]:
-            return []  # the core answers only JSON; OKX's "pong" is text (see the core)
         for arg in added:
             replies += self._snapshot(conn, arg)
         return replies
@@ -382,9 +380,7 @@ class Okx:
             elif isinstance(subject, Order):
                 contracts[subject.instrument.id] = subject.instrument
                 wallet = True
-            elif isinstance(subject, Execution):
-                wallet = True
-            elif change.topic == "wallet" and subject == UNIFIED:
+            elif isinstance(subject, Execution) or subject == UNIFIED:
                 wallet = True
         pushes = []
         for i in contracts.values():

@@ -127,15 +127,19 @@ def topic(arg: Mapping[str, Any], keys: tuple[str, ...]) -> str:
 
 
 async def on_message(
-    family: Family, conn: Conn, message: object, keys: tuple[str, str, str], topic_keys: tuple[str, ...]
-) -> tuple[list[Json], list[Mapping[str, Any]]]:
+    family: Family,
+    conn: Conn,
+    message: object,
+    keys: tuple[str, str, str],
+    topic_keys: tuple[str, ...],
+) -> tuple[list[Json | str], list[Mapping[str, Any]]]:
     """Login, subscribe, unsubscribe and ping for one connection.
 
     Returns the replies and the subscription arguments just added (the dialect answers those with
     a snapshot, as both exchanges do on subscribe).
     """
     if message == "ping":
-        return [{"pong": True}], []
+        return ["pong"], []
     if not isinstance(message, dict):
         return [{"event": "error", "code": "60012", "msg": f"Illegal request: {message!r}"}], []
     op = message.get("op")
@@ -149,7 +153,7 @@ async def on_message(
     if conn.private and not conn.authed:
         return [{"event": "error", "code": "60011", "msg": "Please log in"}], []
     args = [a for a in message.get("args") or [] if isinstance(a, dict)]
-    replies: list[Json] = []
+    replies: list[Json | str] = []
     for arg in args:
         key = topic(arg, topic_keys)
         if op == "subscribe":
