@@ -98,8 +98,9 @@ def inverse(contract: int, step: int, minimum: int) -> MarketSpec:
 
 EXCHANGES = [
     pytest.param(Exchange("okx", okx.emulator, "BTC-USD-SWAP", 250, inverse(100, 1, 1)), id="okx"),
-    pytest.param(Exchange("bitget", bitget.emulator, "BTCUSD", 25000, inverse(1, 1, 75)),
-                 id="bitget"),  # fmt: skip
+    pytest.param(
+        Exchange("bitget", bitget.emulator, "BTCUSD", 25000, inverse(1, 1, 75)), id="bitget"
+    ),
 ]
 
 

@@ -110,9 +110,7 @@ async def test_settings_and_funding_bills(bitget: Emulator, rest: Any) -> None:
     assert Decimal(str(event["amount"])) == received > 0
 
 
-async def test_websockets_need_coin_futures_and_push_snapshots(
-    bitget: Emulator, rest: Any
-) -> None:
+async def test_websockets_need_coin_futures_and_push_snapshots(bitget: Emulator, rest: Any) -> None:
     pro = bitget.configure(ccxt_pro.bitget({"enableRateLimit": False, "options": {"uta": False}}))
     pro.set_markets(rest.markets, rest.currencies)
     try:

@@ -41,7 +41,11 @@ async def pro(okx: Emulator, rest: Any) -> AsyncIterator[Any]:
 
 async def test_markets_are_the_100_usd_inverse_swap_and_the_linear_one(rest: Any) -> None:
     inverse, linear = rest.market(INVERSE), rest.market(LINEAR)
-    assert (inverse["id"], inverse["contractSize"], inverse["inverse"]) == ("BTC-USD-SWAP", 100, True)
+    assert (inverse["id"], inverse["contractSize"], inverse["inverse"]) == (
+        "BTC-USD-SWAP",
+        100,
+        True,
+    )
     assert (linear["id"], linear["contractSize"], linear["linear"]) == ("BTC-USDT-SWAP", 0.01, True)
     assert inverse["precision"] == {"amount": 1, "price": 0.1}
 
