@@ -438,25 +438,35 @@ def s_(value: Decimal) -> str:
 
 
 class ClassicAccount(Account):
-    """A classic Bitget account: the spot wallet and the futures accounts apart. The emulator's
-    own deposits and withdrawals (its control, not Bitget's API) go to the futures account, where
-    the collateral is; the spot wallet is filled by name (`emu.deposit(coin, x, SPOT)`)."""
+    """A classic Bitget account: the spot wallet and the futures accounts apart. The BTC held
+    (`start`'s, and the emulator's own deposits and withdrawals: its control, not Bitget's API)
+    sits in `holding`: the futures account for a coin-futures hedge (the coin is the collateral),
+    the spot wallet for a USDT-futures one; every other coin is in the futures account."""
 
-    def __init__(self, start: Account) -> None:
+    def __init__(self, start: Account, holding: str = DERIVATIVES) -> None:
         super().__init__(unified=False, price=start.mark, balances={}, taker_fee=start.taker_fee,
                          leverage=start.start_leverage, maintenance=start.maintenance)  # fmt: skip
-        self.wallets[DERIVATIVES] = dict(next(iter(start.wallets.values())))
+        self.holding = holding
+        for coin, amount in next(iter(start.wallets.values())).items():
+            self.wallets[holding if coin == "BTC" else DERIVATIVES][coin] = amount
 
     @property
     def spot_wallet(self) -> str:
-        return DERIVATIVES
+        return self.holding
 
 
-def emulator(account: Account | None = None, *, demo: bool = True, **keys: str) -> Emulator:
+def emulator(
+    account: Account | None = None, *, demo: bool = True, holding: str = DERIVATIVES, **keys: str
+) -> Emulator:
     """An emulated Bitget classic account (not started), demo trading: `account`'s price, fees,
     leverage and starting balances (default 1 BTC + 10,000 USDT, BTC at 65,000, leverage 10),
-    the balances in the futures account."""
-    return Emulator(Bitget(demo=demo), ClassicAccount(account or Account()), **keys)
+    the BTC in `holding` (the futures account, or SPOT), the rest in the futures account."""
+    return Emulator(Bitget(demo=demo), ClassicAccount(account or Account(), holding), **keys)
 
 
-__all__ = ["INVERSE", "LINEAR", "Bitget", "emulator"]
+def linear_emulator(account: Account | None = None) -> Emulator:
+    """The BTC held in the spot wallet, USDT collateral in the USDT-futures account."""
+    return emulator(account, holding=SPOT)
+
+
+__all__ = ["INVERSE", "LINEAR", "Bitget", "ClassicAccount", "emulator", "linear_emulator"]
