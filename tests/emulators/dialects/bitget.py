@@ -44,6 +44,7 @@ INVERSE = Instrument("BTCUSD", "inverse", "BTC", "USD", "BTC", D(1), FACE_STEP, 
 LINEAR = Instrument("BTCUSDT", "linear", "BTC", "USDT", "USDT", D(1), D("0.001"), D("0.001"),
                     D("0.1"))  # fmt: skip
 COIN_STEP = D("0.001")  # both markets trade in steps of 0.001 BTC
+SUB_KEYS = ("instType", "channel", "instId", "coin")
 WIRE = family.Family(
     key_header="ACCESS-KEY",
     sign_header="ACCESS-SIGN",
@@ -51,8 +52,10 @@ WIRE = family.Family(
     passphrase_header="ACCESS-PASSPHRASE",
     demo_header="PAPTRADING",
     verify_path="/user/verify",
-    ok_code="0",
     auth_code="40009",
+    login_reply={"event": "login", "code": 0},
+    streams="/v2/ws/",
+    topic_keys=SUB_KEYS,
 )
 CODES = {
     Reason.INVALID: ("40017", "Parameter verification failed"),
@@ -68,11 +71,11 @@ CODES = {
 }
 ORDER_PATH = "/api/v2/mix/order/place-order"
 WALLETS = {"spot": SPOT, "coin_futures": DERIVATIVES, "usdt_futures": DERIVATIVES}
-SUB_KEYS = ("instType", "channel", "instId", "coin")
 
 
-class Bitget:
+class Bitget(family.FamilyDialect):
     exchange = "bitget"
+    wire = WIRE
     instruments = (INVERSE, LINEAR)
     order_paths = frozenset({ORDER_PATH})
     wallet_paths = frozenset({"/api/v2/mix/account/accounts"})
@@ -81,25 +84,10 @@ class Bitget:
         self.demo = demo
         self.sizes: dict[str, Decimal] = {}  # order id -> the size asked for, in coin
 
-    def bind(self, emu: Emulator) -> None:
-        self.emu = emu
-
-    @property
-    def account(self) -> Account:
-        return self.emu.account
-
     # -- REST wire ----------------------------------------------------------------------------
-
-    def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
-        return family.params(method, query, body)
 
     def public(self, path: str) -> bool:
         return "/public/" in path or "/market/" in path or path == "/api/v2/margin/currencies"
-
-    def authenticate(self, call: Call) -> None:
-        emu = self.emu
-        family.check_rest(WIRE, call, emu.api_key, emu.secret, emu.password)
-        family.check_demo(WIRE, call, self.demo)
 
     def answer(self, result: object, call: Call) -> Answer:
         return Answer(200, envelope(result))
@@ -334,23 +322,7 @@ class Bitget:
 
     # -- websockets ---------------------------------------------------------------------------
 
-    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
-        stream = path.removeprefix("/v2/ws/")
-        if stream not in ("public", "private"):
-            return None
-        return stream, stream == "private", False
-
-    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
-        emu = self.emu
-        keys = (emu.api_key, emu.secret, emu.password)
-        replies, added = await family.on_message(WIRE, conn, message, keys, SUB_KEYS)
-        if replies and isinstance(replies[0], dict) and replies[0].get("event") == "login":
-            replies = [{"event": "login", "code": 0}]
-        for arg in added:
-            replies += self._snapshot(conn, arg)
-        return replies
-
-    def _snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
+    def snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
         channel, product = arg.get("channel"), arg.get("instType")
         account = self.account
         if channel == "ticker" and not conn.private and not self.emu.public_silent:
@@ -426,7 +398,7 @@ class Bitget:
         return urls
 
     def configure(self, exchange: Any) -> Any:
-        exchange.password = self.emu.password
+        super().configure(exchange)
         exchange.options["uta"] = False
         if self.demo:
             exchange.set_sandbox_mode(True)

@@ -12,7 +12,6 @@ on every subscribe (`mark-price`, `account`, `positions`), then after every chan
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -40,6 +39,7 @@ D = Decimal
 INVERSE = Instrument("BTC-USD-SWAP", "inverse", "BTC", "USD", "BTC", D(100), D(1), D(1), D("0.1"))
 LINEAR = Instrument("BTC-USDT-SWAP", "linear", "BTC", "USDT", "USDT", D("0.01"), D(1), D(1),
                     D("0.1"))  # fmt: skip
+SUB_KEYS = ("channel", "instId")
 WIRE = family.Family(
     key_header="OK-ACCESS-KEY",
     sign_header="OK-ACCESS-SIGN",
@@ -47,8 +47,10 @@ WIRE = family.Family(
     passphrase_header="OK-ACCESS-PASSPHRASE",
     demo_header="x-simulated-trading",
     verify_path="/users/self/verify",
-    ok_code="0",
     auth_code="50113",
+    login_reply={"event": "login", "code": "0", "msg": ""},
+    streams="/ws/v5/",
+    topic_keys=SUB_KEYS,
 )
 CODES = {
     Reason.INVALID: ("51000", "Parameter error"),
@@ -64,11 +66,11 @@ CODES = {
 }
 ORDER_PATH = "/api/v5/trade/batch-orders"
 ACCOUNT_IDS = {"6": FUNDING, "18": UNIFIED}
-SUB_KEYS = ("channel", "instId")
 
 
-class Okx:
+class Okx(family.FamilyDialect):
     exchange = "okx"
+    wire = WIRE
     instruments = (INVERSE, LINEAR)
     order_paths = frozenset({ORDER_PATH})
     wallet_paths = frozenset({"/api/v5/account/balance"})
@@ -78,28 +80,15 @@ class Okx:
         self.demo = demo
         self.acct_level = acct_level
         self.uid = "44705892343619584"
-        self._bills = itertools.count(1)
 
     def bind(self, emu: Emulator) -> None:
-        self.emu = emu
+        super().bind(emu)
         emu.account.wallets.setdefault(FUNDING, {})
-
-    @property
-    def account(self) -> Account:
-        return self.emu.account
 
     # -- REST wire ----------------------------------------------------------------------------
 
-    def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
-        return family.params(method, query, body)
-
     def public(self, path: str) -> bool:
         return path.startswith(("/api/v5/public/", "/api/v5/market/"))
-
-    def authenticate(self, call: Call) -> None:
-        emu = self.emu
-        family.check_rest(WIRE, call, emu.api_key, emu.secret, emu.password)
-        family.check_demo(WIRE, call, self.demo)
 
     def answer(self, result: object, call: Call) -> Answer:
         if call.path == ORDER_PATH and isinstance(result, list):
@@ -318,21 +307,7 @@ class Okx:
 
     # -- websockets ---------------------------------------------------------------------------
 
-    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
-        stream = path.removeprefix("/ws/v5/")
-        if stream not in ("public", "private", "business"):
-            return None
-        return stream, stream == "private", False
-
-    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
-        emu = self.emu
-        keys = (emu.api_key, emu.secret, emu.password)
-        replies, added = await family.on_message(WIRE, conn, message, keys, SUB_KEYS)
-        for arg in added:
-            replies += self._snapshot(conn, arg)
-        return replies
-
-    def _snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
+    def snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
         """What OKX pushes right after a subscribe: the current state of that channel."""
         channel, inst_id = arg.get("channel"), arg.get("instId")
         account = self.account
@@ -399,7 +374,7 @@ class Okx:
         return {"rest": rest, "ws": f"{ws}/ws/v5"}
 
     def configure(self, exchange: Any) -> Any:
-        exchange.password = self.emu.password
+        super().configure(exchange)
         if self.demo:
             exchange.set_sandbox_mode(True)
             exchange.urls["api"] = self.ccxt_urls(self.emu.rest_url, self.emu.ws_url)

@@ -18,10 +18,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tests.emulators.core.account import Account
 from tests.emulators.core.dialect import Call, Conn
 from tests.emulators.core.model import Reason, Refusal
+
+if TYPE_CHECKING:
+    from tests.emulators.core.server import Emulator
 
 Json = dict[str, Any]
 EIGHT = Decimal("0.00000001")
@@ -37,8 +41,10 @@ class Family:
     passphrase_header: str
     demo_header: str
     verify_path: str  # what a websocket login signs after timestamp + "GET"
-    ok_code: str
     auth_code: str  # a wrong key, passphrase or signature
+    login_reply: Json  # what a successful websocket login answers
+    streams: str  # the websocket paths' prefix; `<prefix>private` is the private stream
+    topic_keys: tuple[str, ...]  # the subscription argument's fields that route a push
 
 
 def s(value: Decimal | None) -> str:
@@ -146,7 +152,7 @@ async def on_message(
     if op == "login":
         conn.authed = login_ok(family, message.get("args"), *keys)
         if conn.authed:
-            return [{"event": "login", "code": family.ok_code, "msg": ""}], []
+            return [dict(family.login_reply)], []
         return [{"event": "error", "code": family.auth_code, "msg": "Invalid sign"}], []
     if op not in ("subscribe", "unsubscribe"):
         return [{"event": "error", "code": "60012", "msg": f"Illegal request: {op!r}"}], []
@@ -162,3 +168,49 @@ async def on_message(
             conn.topics.discard(key)
         replies.append({"event": op, "arg": arg, "connId": conn.conn_id})
     return replies, args if op == "subscribe" else []
+
+
+class FamilyDialect:
+    """What the OKX-style dialects do alike: binding, parameters, signatures and the demo header,
+    websocket paths, login, subscriptions and the snapshot each subscription is answered with
+    (`snapshot`, the dialect's), and a client's passphrase."""
+
+    wire: Family
+    demo: bool
+
+    def bind(self, emu: Emulator) -> None:
+        self.emu = emu
+
+    @property
+    def account(self) -> Account:
+        return self.emu.account
+
+    def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
+        return params(method, query, body)
+
+    def authenticate(self, call: Call) -> None:
+        emu = self.emu
+        check_rest(self.wire, call, emu.api_key, emu.secret, emu.password)
+        check_demo(self.wire, call, self.demo)
+
+    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
+        stream = path.removeprefix(self.wire.streams)
+        if stream == path or not stream:
+            return None
+        return stream, stream == "private", False
+
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
+        emu = self.emu
+        keys = (emu.api_key, emu.secret, emu.password)
+        replies, added = await on_message(self.wire, conn, message, keys, self.wire.topic_keys)
+        for arg in added:
+            replies += self.snapshot(conn, arg)
+        return replies
+
+    def snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
+        """What the exchange pushes right after a subscription to `arg`."""
+        raise NotImplementedError
+
+    def configure(self, exchange: Any) -> Any:
+        exchange.password = self.emu.password
+        return exchange
