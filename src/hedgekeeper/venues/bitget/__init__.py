@@ -2,7 +2,7 @@
 USDT-futures (`BTC/USDT:USDT`) on a classic account.
 
 Traits as data and the hooks that differ from ccxt's unified behaviour are in `quirks.py`, the
-payload parsers and the USD-face arithmetic in `wire.py`. The registry imports `QUIRKS` here.
+payload parsers and the USD-face arithmetic in `parse.py`. The registry imports `QUIRKS` here.
 """
 
 from hedgekeeper.venues.bitget.quirks import TRAITS, BitgetQuirks

@@ -2,7 +2,7 @@
 (inverse `BTC/USD:BTC`) and USDT-futures (linear `BTC/USDT:USDT`).
 
 - Amounts are in the base coin on both (ccxt's contractSize is 1). A coin-futures position is
-  counted in USD of face (coin x entry, fixed until the next fill; see `bitget.wire`), so its
+  counted in USD of face (coin x entry, fixed until the next fill; see `bitget.parse`), so its
   market is one of 1 USD contracts; an order goes out as face / mark in coin (a cover as face /
   entry price: closing coin releases face at the entry), rounded down.
 - `options['uta']` is set (False: a classic account) so ccxt never probes `/api/v3/account/settings`
@@ -40,18 +40,18 @@ from hedgekeeper.venues.base import (
     Reading,
     VenueError,
 )
-from hedgekeeper.venues.bitget import wire
+from hedgekeeper.venues.bitget import parse as bitget
 from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, StreamSpec
 from hedgekeeper.venues.ccxt.traits import Account, ClientIds, Stream, Traits, Wallets, frozen
 
 TRAITS = Traits(
     ccxt_options=frozen({"uta": False, "fetchMarkets": {"types": ["spot", "swap"]}}),
-    error_code=wire.ERROR_CODE,
+    error_code=bitget.ERROR_CODE,
     errors=frozen(
         {
-            **dict.fromkeys(wire.DUPLICATE_CODES, DuplicateClientId),
-            **dict.fromkeys(wire.MARGIN_CODES, InsufficientMargin),
+            **dict.fromkeys(bitget.DUPLICATE_CODES, DuplicateClientId),
+            **dict.fromkeys(bitget.MARGIN_CODES, InsufficientMargin),
         }
     ),
     accounts=frozen({"classic": Wallets(spot="spot", inverse="future", linear="swap")}),
@@ -91,7 +91,7 @@ class BitgetQuirks(Quirks):
             return spec
         step, minimum = self._coin_limits(ctx, spec.symbol)
         mark = (await self.prices(ctx, spec)).mark
-        return wire.face_market(spec, step, minimum, mark)
+        return bitget.face_market(spec, step, minimum, mark)
 
     @staticmethod
     def _coin_limits(ctx: Ctx, symbol: str) -> tuple[Decimal, Decimal]:
@@ -117,7 +117,7 @@ class BitgetQuirks(Quirks):
         else:
             price = (await self.prices(ctx, market)).mark
         step, minimum = self._coin_limits(ctx, market.symbol)
-        amount = wire.coin_amount(request.contracts, price, step, minimum)
+        amount = bitget.coin_amount(request.contracts, price, step, minimum)
         kind = "market" if request.limit_price is None else "limit"
         limit = None if request.limit_price is None else float(request.limit_price)
         params = self.order_params(ctx.traits, request)
@@ -127,7 +127,7 @@ class BitgetQuirks(Quirks):
 
     def own_position(self, market: MarketSpec, position: Position) -> Position:
         if _inverse(market):
-            return wire.face_position(position)
+            return bitget.face_position(position)
         return super().own_position(market, position)
 
     def report(self, ctx: Ctx, market: MarketSpec, raw: object, client_id: str) -> OrderReport:
@@ -138,22 +138,22 @@ class BitgetQuirks(Quirks):
         price = report.average_price
         if order.get("reduceOnly") and order.get(ENTRY) is not None:
             price = parse.decimal(order.get(ENTRY), f"{where}: entry", "positive", parse.MAX_PRICE)
-        return replace(report, filled=wire.face_filled(report.filled, price, where))
+        return replace(report, filled=bitget.face_filled(report.filled, price, where))
 
     async def collateral(self, ctx: Ctx, market: MarketSpec) -> Collateral:
-        params = {"type": "swap", "productType": wire.PRODUCT[market.kind]}
+        params = {"type": "swap", "productType": bitget.PRODUCT[market.kind]}
         raw = await ctx.ex.fetch_balance(params)
-        row = wire.futures_entry(parse.mapping(raw, "balance").get("info"), market.settle)
-        return wire.parse_collateral(row, market.settle, ctx.now())
+        row = bitget.futures_entry(parse.mapping(raw, "balance").get("info"), market.settle)
+        return bitget.parse_collateral(row, market.settle, ctx.now())
 
     async def spot(self, ctx: Ctx, asset: str) -> Stamped:
         raw = await ctx.spot_ex.fetch_balance({"type": "spot"})
         info = parse.mapping(raw, "balance").get("info")
-        return Stamped(wire.spot_total(info, asset), ctx.now())
+        return Stamped(bitget.spot_total(info, asset), ctx.now())
 
     async def settings(self, ctx: Ctx, market: MarketSpec) -> AccountSettings:
         raw = await ctx.ex.fetch_leverage(market.symbol)
-        return wire.parse_settings(raw, market.symbol, ctx.now())
+        return bitget.parse_settings(raw, market.symbol, ctx.now())
 
     async def ensure_settings(
         self, ctx: Ctx, market: MarketSpec, leverage: Decimal, margin_mode: str
@@ -178,7 +178,7 @@ class BitgetQuirks(Quirks):
                 None, market.symbol, {"clientOrderId": client_id}
             )
         except Exception as exc:
-            if wire.error_code(str(exc)) in wire.ORDER_NOT_FOUND:
+            if bitget.error_code(str(exc)) in bitget.ORDER_NOT_FOUND:
                 return None
             raise
         order = parse.mapping(raw, "order")
@@ -192,15 +192,17 @@ class BitgetQuirks(Quirks):
 
     async def transfer(self, ctx: Ctx, asset: str, amount: Decimal) -> None:
         """Spot -> coin-futures for a coin, -> USDT-futures for USDT."""
-        target = wire.TRANSFER_TO[ContractKind.LINEAR if asset == "USDT" else ContractKind.INVERSE]
+        target = bitget.TRANSFER_TO[
+            ContractKind.LINEAR if asset == "USDT" else ContractKind.INVERSE
+        ]
         await ctx.ex.transfer(asset, float(amount), ctx.account.wallets.spot, target)
 
     def streams(self, ctx: Ctx, market: MarketSpec, asset: str) -> list[StreamSpec]:
         symbol, settle = market.symbol, market.settle
-        params = {"type": "swap", "instType": wire.PRODUCT[market.kind]}
+        params = {"type": "swap", "instType": bitget.PRODUCT[market.kind]}
 
         def prices(raw: object, ts: float) -> list[Reading]:
-            return [wire.ws_prices(raw, symbol, ts)]
+            return [bitget.ws_prices(raw, symbol, ts)]
 
         def position(raw: object, ts: float) -> list[Reading]:
             # Each push is the whole product's positions: ours missing from it means flat.
@@ -208,8 +210,8 @@ class BitgetQuirks(Quirks):
             return [self.own_position(market, parse.parse_position(ours, symbol, ts))]
 
         def collateral(raw: object, ts: float) -> list[Reading]:
-            row = wire.futures_entry(parse.mapping(raw, "balance").get("info"), settle)
-            return [] if row is None else [wire.parse_collateral(row, settle, ts)]
+            row = bitget.futures_entry(parse.mapping(raw, "balance").get("info"), settle)
+            return [] if row is None else [bitget.parse_collateral(row, settle, ts)]
 
         return [
             StreamSpec(Stream.TICKER, "ticker", lambda ex: ex.watch_ticker(symbol), prices),

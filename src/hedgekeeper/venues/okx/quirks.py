@@ -47,15 +47,15 @@ from hedgekeeper.venues.ccxt.traits import (
     Wallets,
     frozen,
 )
-from hedgekeeper.venues.okx import wire
+from hedgekeeper.venues.okx import parse as okx
 
 TRAITS = Traits(
     ccxt_options=frozen({"fetchMarkets": {"types": ["spot", "swap"]}}),  # no futures, no options
-    error_code=wire.ERROR_CODE,
+    error_code=okx.ERROR_CODE,
     errors=frozen(
         {
-            **dict.fromkeys(wire.DUPLICATE_CODES, DuplicateClientId),
-            **dict.fromkeys(wire.MARGIN_CODES, InsufficientMargin),
+            **dict.fromkeys(okx.DUPLICATE_CODES, DuplicateClientId),
+            **dict.fromkeys(okx.MARGIN_CODES, InsufficientMargin),
         }
     ),
     accounts=frozen({"trading": Wallets(spot="funding", inverse="trading", linear="trading")}),
@@ -69,8 +69,8 @@ class OkxQuirks(Quirks):
     traits = TRAITS
 
     async def account(self, ex: Exchange, configured_unified: bool | None) -> Account:
-        config = wire.parse_account_config(await ex.fetch_accounts())
-        wire.require_derivatives(config, "okx")
+        config = okx.parse_account_config(await ex.fetch_accounts())
+        okx.require_derivatives(config, "okx")
         return self.traits.account("trading", config.uid or None)
 
     def order_params(self, traits: Traits, request: OrderRequest) -> dict[str, Any]:
@@ -79,24 +79,24 @@ class OkxQuirks(Quirks):
     async def spot(self, ctx: Ctx, asset: str) -> Stamped:
         """The funding account's coin, plus the trading account's unless that is the collateral
         of an inverse swap this venue hedges with (then it is counted there, as equity)."""
-        raw = await ctx.ex.fetch_balance({"type": wire.FUNDING_ACCOUNT})
-        amount = wire.funding_balance(parse.mapping(raw, "balance").get("info"), asset)
+        raw = await ctx.ex.fetch_balance({"type": okx.FUNDING_ACCOUNT})
+        amount = okx.funding_balance(parse.mapping(raw, "balance").get("info"), asset)
         collateral = {m.settle for m in ctx.markets.values() if m.kind is ContractKind.INVERSE}
         if asset not in collateral:
-            trading = await ctx.ex.fetch_balance({"type": wire.TRADING_ACCOUNT})
+            trading = await ctx.ex.fetch_balance({"type": okx.TRADING_ACCOUNT})
             info = parse.mapping(trading, "balance").get("info")
-            amount += wire.trading_spot(wire.trading_detail(info, asset), asset)
+            amount += okx.trading_spot(okx.trading_detail(info, asset), asset)
         return Stamped(amount, ctx.now())
 
     async def collateral(self, ctx: Ctx, market: MarketSpec) -> Collateral:
-        raw = await ctx.ex.fetch_balance({"type": wire.TRADING_ACCOUNT})
-        detail = wire.trading_detail(parse.mapping(raw, "balance").get("info"), market.settle)
-        return wire.parse_collateral(detail, market.settle, ctx.now())
+        raw = await ctx.ex.fetch_balance({"type": okx.TRADING_ACCOUNT})
+        detail = okx.trading_detail(parse.mapping(raw, "balance").get("info"), market.settle)
+        return okx.parse_collateral(detail, market.settle, ctx.now())
 
     async def settings(self, ctx: Ctx, market: MarketSpec) -> AccountSettings:
-        config = wire.parse_account_config(await ctx.ex.fetch_accounts())
+        config = okx.parse_account_config(await ctx.ex.fetch_accounts())
         leverage = await ctx.ex.fetch_leverage(market.symbol, {"marginMode": "cross"})
-        return wire.parse_settings(leverage, config, market.symbol, ctx.now())
+        return okx.parse_settings(leverage, config, market.symbol, ctx.now())
 
     async def ensure_settings(
         self, ctx: Ctx, market: MarketSpec, leverage: Decimal, margin_mode: str
@@ -105,14 +105,14 @@ class OkxQuirks(Quirks):
             raise VenueError("okx: hedgekeeper sends every OKX order in cross margin (tdMode)")
         if leverage != leverage.to_integral_value():
             raise VenueError(f"okx: leverage must be a whole number, got {leverage}")
-        config = wire.parse_account_config(await ctx.ex.fetch_accounts())
-        wire.require_derivatives(config, "okx")
+        config = okx.parse_account_config(await ctx.ex.fetch_accounts())
+        okx.require_derivatives(config, "okx")
         if not config.one_way:
             try:
                 await ctx.ex.set_position_mode(False, market.symbol)
             except Exception as exc:
-                if wire.error_code(str(exc)) == wire.POSITION_MODE_LOCKED:
-                    raise VenueError(wire.position_mode_message("okx")) from None
+                if okx.error_code(str(exc)) == okx.POSITION_MODE_LOCKED:
+                    raise VenueError(okx.position_mode_message("okx")) from None
                 raise
         await ctx.ex.set_leverage(int(leverage), market.symbol, {"marginMode": "cross"})
 
@@ -122,7 +122,7 @@ class OkxQuirks(Quirks):
                 None, market.symbol, {"clientOrderId": client_id}
             )
         except Exception as exc:
-            if wire.error_code(str(exc)) == wire.ORDER_NOT_FOUND:
+            if okx.error_code(str(exc)) == okx.ORDER_NOT_FOUND:
                 return None
             raise
         return found
@@ -139,9 +139,9 @@ class OkxQuirks(Quirks):
             return [parse.parse_prices(raw, symbol, ts)]
 
         def collateral(raw: object, ts: float) -> list[Reading]:
-            details = wire.trading_details(parse.mapping(raw, "balance").get("info"))
-            detail = wire.find_coin(details, settle)
-            return [] if detail is None else [wire.parse_collateral(detail, settle, ts)]
+            details = okx.trading_details(parse.mapping(raw, "balance").get("info"))
+            detail = okx.find_coin(details, settle)
+            return [] if detail is None else [okx.parse_collateral(detail, settle, ts)]
 
         generic = {s.kind: s for s in super().streams(ctx, market, asset)}
         return [

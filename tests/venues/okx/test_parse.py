@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from hedgekeeper.venues.base import BadReply, VenueError
-from hedgekeeper.venues.okx import wire
+from hedgekeeper.venues.okx import parse as okx
 
 D = Decimal
 
@@ -23,14 +23,14 @@ def balance(*details: dict[str, str]) -> dict[str, object]:
 
 def test_error_code_prefers_the_failed_items_scode_over_the_envelope() -> None:
     message = 'okx {"code":"1","data":[{"clOrdId":"a","sCode":"51016","sMsg":"dup"}],"msg":""}'
-    assert wire.error_code(message) == "51016"
+    assert okx.error_code(message) == "51016"
 
 
 def test_error_code_falls_back_to_the_envelope_and_skips_successful_items() -> None:
-    assert wire.error_code('okx {"code":"51603","msg":"Order does not exist","data":[]}') == "51603"
+    assert okx.error_code('okx {"code":"51603","msg":"Order does not exist","data":[]}') == "51603"
     mixed = '{"code":"2","data":[{"sCode":"0"},{"sCode":"51008"}]}'
-    assert wire.error_code(mixed) == "51008"
-    assert wire.error_code("connection reset") is None
+    assert okx.error_code(mixed) == "51008"
+    assert okx.error_code("connection reset") is None
 
 
 def accounts(level: object = "2", mode: object = "net_mode") -> list[dict[str, object]]:
@@ -38,10 +38,10 @@ def accounts(level: object = "2", mode: object = "net_mode") -> list[dict[str, o
 
 
 def test_account_config_reads_level_mode_and_uid() -> None:
-    config = wire.parse_account_config(accounts())
-    assert config == wire.AccountConfig("2", "net_mode", "77")
+    config = okx.parse_account_config(accounts())
+    assert config == okx.AccountConfig("2", "net_mode", "77")
     assert config.derivatives and config.one_way
-    assert not wire.parse_account_config(accounts(mode="long_short_mode")).one_way
+    assert not okx.parse_account_config(accounts(mode="long_short_mode")).one_way
 
 
 @pytest.mark.parametrize(
@@ -51,26 +51,26 @@ def test_account_config_reads_level_mode_and_uid() -> None:
 )  # fmt: skip
 def test_account_config_refuses_what_it_cannot_vouch_for(raw: object, match: str) -> None:
     with pytest.raises(BadReply, match=match):
-        wire.parse_account_config(raw)
+        okx.parse_account_config(raw)
 
 
 def test_a_spot_only_account_is_refused_saying_what_to_change() -> None:
     with pytest.raises(VenueError) as err:
-        wire.require_derivatives(wire.parse_account_config(accounts(level="1")), "okx")
+        okx.require_derivatives(okx.parse_account_config(accounts(level="1")), "okx")
     text = str(err.value)
     assert "'Spot'" in text and "51010" in text and "Spot and futures" in text
     for level in ("2", "3", "4"):
-        wire.require_derivatives(wire.parse_account_config(accounts(level=level)), "okx")
+        okx.require_derivatives(okx.parse_account_config(accounts(level=level)), "okx")
 
 
 def test_the_position_mode_message_says_why_and_what_to_do() -> None:
-    text = wire.position_mode_message("okx")
+    text = okx.position_mode_message("okx")
     assert "59000" in text and "net" in text and "Close" in text
 
 
 def test_collateral_is_cash_equity_incl_upl_and_available_equity() -> None:
-    got = wire.trading_detail(balance(detail("USDT"), detail()), "BTC")
-    collateral = wire.parse_collateral(got, "BTC", 5.0)
+    got = okx.trading_detail(balance(detail("USDT"), detail()), "BTC")
+    collateral = okx.parse_collateral(got, "BTC", 5.0)
     assert (collateral.wallet, collateral.equity, collateral.free) == (
         D("1.2"),
         D("1.25"),
@@ -80,15 +80,15 @@ def test_collateral_is_cash_equity_incl_upl_and_available_equity() -> None:
 
 
 def test_collateral_free_falls_back_to_available_balance() -> None:
-    got = wire.parse_collateral(detail(availEq="", availBal="0.7"), "BTC", 1.0)
+    got = okx.parse_collateral(detail(availEq="", availBal="0.7"), "BTC", 1.0)
     assert got.free == D("0.7")
 
 
 def test_a_reply_without_the_collateral_coin_is_refused_never_a_zero() -> None:
-    missing = wire.trading_detail(balance(detail("USDT")), "BTC")
+    missing = okx.trading_detail(balance(detail("USDT")), "BTC")
     assert missing is None
     with pytest.raises(BadReply, match="missing"):
-        wire.parse_collateral(missing, "BTC", 1.0)
+        okx.parse_collateral(missing, "BTC", 1.0)
 
 
 @pytest.mark.parametrize(
@@ -98,42 +98,42 @@ def test_a_reply_without_the_collateral_coin_is_refused_never_a_zero() -> None:
 )  # fmt: skip
 def test_trading_balance_shapes_that_cannot_be_vouched_for_are_refused(raw: object) -> None:
     with pytest.raises(BadReply):
-        wire.trading_detail(raw, "BTC")
+        okx.trading_detail(raw, "BTC")
 
 
 def test_garbled_coin_numbers_are_refused() -> None:
     with pytest.raises(BadReply, match="eq"):
-        wire.parse_collateral(detail(eq="lots"), "BTC", 1.0)
+        okx.parse_collateral(detail(eq="lots"), "BTC", 1.0)
 
 
 def test_funding_balance_reads_bal_and_a_missing_coin_is_zero() -> None:
     raw = {"code": "0", "data": [{"ccy": "USDT", "bal": "5"}, {"ccy": "BTC", "bal": "0.3"}]}
-    assert wire.funding_balance(raw, "BTC") == D("0.3")
-    assert wire.funding_balance(raw, "ETH") == 0
+    assert okx.funding_balance(raw, "BTC") == D("0.3")
+    assert okx.funding_balance(raw, "ETH") == 0
     with pytest.raises(BadReply):
-        wire.funding_balance({"data": [{"ccy": "BTC", "bal": "x"}]}, "BTC")
+        okx.funding_balance({"data": [{"ccy": "BTC", "bal": "x"}]}, "BTC")
 
 
 def test_settings_read_the_short_leverage_the_margin_mode_and_net_mode() -> None:
-    config = wire.parse_account_config(accounts())
+    config = okx.parse_account_config(accounts())
     raw = {"symbol": "BTC/USD:BTC", "marginMode": "cross", "longLeverage": 3, "shortLeverage": 1}
-    got = wire.parse_settings(raw, config, "BTC/USD:BTC", 2.0)
+    got = okx.parse_settings(raw, config, "BTC/USD:BTC", 2.0)
     assert (got.leverage, got.margin_mode, got.one_way, got.unified) == (D(1), "cross", True, True)
     with pytest.raises(BadReply, match="asked for"):
-        wire.parse_settings({**raw, "symbol": "ETH/USD:ETH"}, config, "BTC/USD:BTC", 2.0)
+        okx.parse_settings({**raw, "symbol": "ETH/USD:ETH"}, config, "BTC/USD:BTC", 2.0)
     with pytest.raises(BadReply, match="margin mode"):
-        wire.parse_settings({**raw, "marginMode": None}, config, "BTC/USD:BTC", 2.0)
+        okx.parse_settings({**raw, "marginMode": None}, config, "BTC/USD:BTC", 2.0)
 
 
 def test_a_coin_held_as_spot_in_the_trading_account_is_its_equity_or_zero_when_unlisted() -> None:
     raw = balance(detail("USDT"), detail("BTC", eq="0.4"))
-    assert wire.trading_spot(wire.trading_detail(raw, "BTC"), "BTC") == D("0.4")
-    assert wire.trading_spot(wire.trading_detail(raw, "ETH"), "ETH") == 0
+    assert okx.trading_spot(okx.trading_detail(raw, "BTC"), "BTC") == D("0.4")
+    assert okx.trading_spot(okx.trading_detail(raw, "ETH"), "ETH") == 0
     with pytest.raises(BadReply, match="eq"):
-        wire.trading_spot(detail(eq="-1"), "BTC")
+        okx.trading_spot(detail(eq="-1"), "BTC")
 
 
 def test_a_push_may_list_only_some_coins() -> None:
-    details = wire.trading_details(balance(detail("USDT")))
-    assert wire.find_coin(details, "BTC") is None
-    assert wire.trading_details(balance()) == []
+    details = okx.trading_details(balance(detail("USDT")))
+    assert okx.find_coin(details, "BTC") is None
+    assert okx.trading_details(balance()) == []
