@@ -12,11 +12,9 @@ Waits are on the emulator's order arrivals and on the daemon's REST reads, never
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +25,8 @@ import pytest
 from tests.emulators.core.account import Account
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import bitget, okx
+from tests.test_e2e_bybit import env_for as shipped_env
+from tests.test_e2e_bybit import hk
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,26 +73,10 @@ async def exchange(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Exchan
 
 
 def env_for(ex: Exchange, emu: Emulator, tmp_path: Path) -> dict[str, str]:
-    prefix = f"HEDGEKEEPER_VENUES__{ex.name.upper()}__"
-    return {
-        **os.environ,
-        f"{prefix}URLS__REST": emu.rest_url,
-        f"{prefix}URLS__WS": emu.ws_url,
-        f"{prefix}API_KEY": emu.api_key,
-        f"{prefix}SECRET": emu.secret,
-        f"{prefix}PASSWORD": emu.password,
-        f"{prefix}REST_INTERVAL": "0.5",
-        f"{prefix}OPTIONS": '{"timeout": 10000, "enableRateLimit": false}',
-        "HEDGEKEEPER_JOURNAL": str(tmp_path / "journal.sqlite"),
-        "HEDGEKEEPER_OPS__ENABLED": "false",
-    }
-
-
-async def hk(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hedgekeeper.cli", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=cwd,
-    )  # fmt: skip
+    """The shipped example pointed at `emu` (tests/test_e2e_bybit.py's), with the passphrase."""
+    env = shipped_env(emu, tmp_path, ex.name)
+    env[f"HEDGEKEEPER_VENUES__{ex.name.upper()}__PASSWORD"] = emu.password
+    return env
 
 
 HOLD, TRADE = '"action": "hold"', '"action": "trade"'
