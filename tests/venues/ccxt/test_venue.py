@@ -248,7 +248,7 @@ def test_registry_picks_quirks_and_the_sim() -> None:
     assert isinstance(okx, CcxtVenue) and isinstance(okx.quirks, OkxQuirks)
     bitget = make_venue("c", VenueConfig(exchange="bitget"), "live")
     assert isinstance(bitget, CcxtVenue) and isinstance(bitget.quirks, BitgetQuirks)
-    other = make_venue("d", VenueConfig(exchange="deribit"), "live")
+    other = make_venue("d", VenueConfig(exchange="kraken"), "live")
     assert isinstance(other, CcxtVenue) and type(other.quirks) is Quirks
     assert isinstance(make_venue("s", VenueConfig(exchange="sim"), "dry-run"), SimVenue)
 
