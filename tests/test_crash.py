@@ -1,7 +1,8 @@
 """Crash recovery: SIGKILL the real daemon at random points of order placement, then restart it.
 
-The exchange is the Bybit v5 emulator living in this test process, so its state survives the
-daemon's death; the daemon is a real `hedgekeeper run` subprocess on a journal in `tmp_path`.
+The exchange is an emulator dialect living in this test process (Bybit, OKX, Bitget: each one's
+inverse perp), so its state survives the daemon's death; the daemon is a real `hedgekeeper run`
+subprocess on a journal in `tmp_path`.
 Each chain kills the daemon several times: first during the opening hedge (five orders), then,
 after each restart has recovered and holds on target, during the orders a deposit calls for
 (three orders). Each kill lands at one of its cycle's orders:
@@ -18,6 +19,7 @@ every order the exchange saw has its intent in the journal, no intent is left un
 journal's fills match the exchange order by order and in sum, and the position is the
 reconciler's target for the exchange's state (within the deadband). A chain ends with a SIGTERM
 (exit 0). A restart doubles as the next cycle's daemon, so 50 kills cost ~60 daemon starts.
+Bybit runs ten chains (50 kills), OKX and Bitget four each (20 kills apiece).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import asyncio
 import random
 import signal
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,9 +50,8 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.reconcile import band, plan
 from tests.emulators.core.account import Account
-from tests.emulators.core.model import UNIFIED
 from tests.emulators.core.server import Emulator, OrderLogEntry
-from tests.emulators.dialects import bybit
+from tests.emulators.dialects import bitget, bybit, okx
 from tests.processes import (
     WAIT,
     DaemonProcess,
@@ -59,25 +62,40 @@ from tests.processes import (
     start_daemon,
 )
 
-CHAINS = 10
-KILLS = 5  # per chain: 50 kills in all
-OPENING = 5  # 2 BTC at 60,000 hedged at h = 0.9: ~108,000 contracts in pieces of <= 25,000
-TOP_UP = 3  # each later cycle deposits 1 BTC: ~54,000 contracts more, three orders
+KILLS = 5  # per chain
+OPENING = 5  # 2 BTC at 60,000 hedged at h = 0.9: 108,000 USD in pieces of <= 25,000
+TOP_UP = 3  # each later cycle deposits 1 BTC: 54,000 USD more, three orders
 KINDS = ("arrival", "answered", "logged", "delay")
 FINAL = {s.value for s in OrderState if s.final}
 
-# The emulator's inverse BTCUSD, as the adapter reads it (checked by tests/venues/test_bybit.py).
-BTCUSD = MarketSpec(
-    symbol="BTC/USD:BTC",
-    kind=ContractKind.INVERSE,
-    contract_size=Decimal(1),
-    amount_step=Decimal(1),
-    min_amount=Decimal(1),
-    price_step=Decimal("0.5"),
-    base="BTC",
-    quote="USD",
-    settle="BTC",
+
+def inverse(contract: int, step: str, minimum: int, tick: str) -> MarketSpec:
+    """An inverse BTC perp as its adapter reads it (tests/venues/<exchange>/ check each)."""
+    return MarketSpec("BTC/USD:BTC", ContractKind.INVERSE, Decimal(contract), Decimal(step),
+                      Decimal(minimum), Decimal(tick), "BTC", "USD", "BTC")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Exchange:
+    name: str
+    emulator: Callable[[Account], Emulator]
+    instrument: str  # the emulator's id of the inverse perp
+    market: MarketSpec
+    max_order: int  # contracts: 25,000 USD
+    chains: int
+
+
+EXCHANGES = (
+    Exchange("bybit", bybit.emulator, "BTCUSD", inverse(1, "1", 1, "0.5"), 25000, 10),
+    Exchange("okx", okx.emulator, "BTC-USD-SWAP", inverse(100, "1", 1, "0.1"), 250, 4),
+    # Bitget's coin-futures in USD of face; its minimum is 0.001 BTC x 1.25 x the 60,000 mark.
+    Exchange("bitget", bitget.emulator, "BTCUSD", inverse(1, "1", 75, "0.1"), 25000, 4),
 )
+CHAINS = [
+    pytest.param(ex, chain, id=f"{ex.name}-{chain}")
+    for ex in EXCHANGES
+    for chain in range(ex.chains)
+]
 
 
 def on_target(line: dict[str, Any]) -> bool:
@@ -136,51 +154,57 @@ def leg_config(text: str) -> LegConfig:
     return config.parse(text, "crash test").legs[0]
 
 
-def final_plan(emu: Emulator, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal]:
-    """(target, band, position) of the reconciler for the exchange's final state."""
+def final_plan(emu: Emulator, ex: Exchange, leg: LegConfig) -> tuple[Decimal, Decimal, Decimal]:
+    """(target, band, position) of the reconciler for the exchange's final state: all the coin is
+    the collateral's (counted once, as its equity), nothing else is spot."""
     account = emu.account
-    equity = account.equity(UNIFIED, "BTC")
-    mark = account.mark
+    wallet = account.derivatives_wallet
+    equity = account.equity(wallet, "BTC")
+    mark, market = account.mark, ex.market
     snap = Snapshot(
         leg=leg.name,
         now=0.0,
-        perp_venue="bybit",
-        market=BTCUSD,
-        spot=(Holding("bybit", equity, 0.0),),
+        perp_venue=ex.name,
+        market=market,
+        spot=(Holding(ex.name, Decimal(0), 0.0),),
         collateral=Collateral(
-            wallet=account.wallet(UNIFIED, "BTC"),
+            wallet=account.wallet(wallet, "BTC"),
             equity=equity,
-            free=account.available(UNIFIED, "BTC"),
+            free=account.available(wallet, "BTC"),
             ts=0.0,
-            unified=True,
         ),
-        position=Position(BTCUSD.symbol, account.positions["BTCUSD"].size, 0.0),
+        position=Position(market.symbol, account.positions[ex.instrument].size, 0.0),
         prices=Prices(mark=mark, ts=0.0),
     )
     p = plan(snap, leg)
-    return p.target, band(p.target, mark, leg, BTCUSD), p.position
+    return p.target, band(p.target, mark, leg, market), p.position
 
 
 INTENTS = "SELECT client_id, state FROM intents"
 FILLS = "SELECT i.client_id, f.contracts FROM fills f JOIN intents i ON i.id = f.intent_id"
 
 
-def check_books(emu: Emulator, journal: Path, leg: LegConfig) -> None:
+def check_books(emu: Emulator, ex: Exchange, journal: Path, leg: LegConfig) -> None:
     db = sqlite3.connect(journal)
     try:
         intents = dict(db.execute(INTENTS).fetchall())
         fills = {c: Decimal(contracts) for c, contracts in db.execute(FILLS).fetchall()}
     finally:
         db.close()
-    check_records(emu, intents, fills, leg)
+    check_records(emu, intents, fills, leg, ex)
 
 
 def check_records(
-    emu: Emulator, intents: dict[str, str], fills: dict[str, Decimal], leg: LegConfig
+    emu: Emulator,
+    intents: dict[str, str],
+    fills: dict[str, Decimal],
+    leg: LegConfig,
+    ex: Exchange = EXCHANGES[0],
 ) -> None:
-    """The journal's intents (client id -> state) and fills agree with the exchange."""
+    """The journal's intents (client id -> state) and fills agree with the exchange (`ex`'s
+    inverse perp; Bybit's by default)."""
     assert emu.duplicate_client_ids() == []
-    sent = [str(e.params.get("orderLinkId")) for e in emu.order_log]
+    sent = [e.client_id for e in emu.order_log]
     assert [link for link in sent if link not in intents] == []  # no order without its intent
     assert {c: s for c, s in intents.items() if s not in FINAL} == {}  # all settled
     executed = {
@@ -189,20 +213,23 @@ def check_records(
         if order.cum_qty
     }
     assert fills == executed  # order by order, not just in sum
-    position = emu.account.positions["BTCUSD"].size
+    position = emu.account.positions[ex.instrument].size
     assert sum(fills.values(), Decimal(0)) == position
-    target, needed, _ = final_plan(emu, leg)
+    target, needed, _ = final_plan(emu, ex, leg)
     assert abs(target - position) < needed, (target, position, needed)
     assert position < 0
 
 
-@pytest.mark.parametrize("chain", range(CHAINS))
-async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("ex", "chain"), CHAINS)
+async def test_sigkill_during_order_placement_then_restart(
+    ex: Exchange, chain: int, tmp_path: Path
+) -> None:
     rng = random.Random(chain)
     account = Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
-    async with bybit.emulator(account) as emu:
+    async with ex.emulator(account) as emu:
         journal = tmp_path / "journal.sqlite"
-        text = config_text(journal, [("btc", "bybit", emu)], "hedge_ratio = 0.9\nmax_order = 25000")
+        sizing = f"hedge_ratio = 0.9\nmax_order = {ex.max_order}"
+        text = config_text(journal, [("btc", ex.name, emu)], sizing)
         path = tmp_path / "hk.toml"
         path.write_text(text)
         leg = leg_config(text)
@@ -232,11 +259,11 @@ async def test_sigkill_during_order_placement_then_restart(chain: int, tmp_path:
                         if is_recovery(x)
                     }
                     if kind in ("arrival", "answered"):  # the k-th order went through unjournaled
-                        link = emu.order_log[base + k - 1].params["orderLinkId"]
-                        assert recovered == {(link, "filled")}, (cycle, kind, k)
-                    check_books(emu, journal, leg)
+                        client_id = emu.order_log[base + k - 1].client_id
+                        assert recovered == {(client_id, "filled")}, (cycle, kind, k)
+                    check_books(emu, ex, journal, leg)
                 running.proc.send_signal(signal.SIGTERM)
                 assert await running.proc.wait() == 0, running.log()
         finally:
             await reap(running)
-        check_books(emu, journal, leg)
+        check_books(emu, ex, journal, leg)

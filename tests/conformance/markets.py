@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from tests.conformance.harness import Market, WireHarness
 from tests.conformance.sim import SimHarness
-from tests.emulators.dialects import binance, bingx, bybit, deribit
+from tests.emulators.dialects import binance, bingx, bitget, bybit, deribit, okx
 
 D = Decimal
 INVERSE = {"BTC": D(2), "USDT": D(0)}  # the coin is its own collateral
@@ -40,5 +40,15 @@ MARKETS = (
            D("0.5"), D("0.3"), WireHarness, binance.conformance("inverse")),
     Market("binance-linear", "binanceusdm", "BTC/USDT:USDT", "linear", LINEAR, D(60000),
            D("0.5"), D("1"), WireHarness, binance.conformance("linear")),
+    # OKX: the unified trading account holds it all (the funding account stays empty).
+    Market("okx-inverse", "okx", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), WireHarness, okx.emulator),
+    Market("okx-linear", "okx", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), WireHarness, okx.emulator),
+    # Bitget classic: the BTC in coin-futures (inverse) or in spot (linear), USDT in USDT-futures.
+    Market("bitget-inverse", "bitget", "BTC/USD:BTC", "inverse", INVERSE, D(60000), D("0.5"),
+           D("0.3"), WireHarness, bitget.emulator),
+    Market("bitget-linear", "bitget", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), WireHarness, bitget.linear_emulator),
 )  # fmt: skip
 EXTERNAL = tuple(m for m in MARKETS if m.external)

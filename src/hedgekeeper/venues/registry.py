@@ -16,11 +16,13 @@ from hedgekeeper.venues.ccxt.venue import CcxtVenue
 
 EXCHANGES: dict[str, str] = {
     "bingx": "hedgekeeper.venues.bingx",
+    "bitget": "hedgekeeper.venues.bitget",
     "bybit": "hedgekeeper.venues.bybit",
     "mexc": "hedgekeeper.venues.mexc",
     "deribit": "hedgekeeper.venues.deribit",
     "binancecoinm": "hedgekeeper.venues.binance",
     "binanceusdm": "hedgekeeper.venues.binance",
+    "okx": "hedgekeeper.venues.okx",
 }
 
 

@@ -129,7 +129,8 @@ class Dialect(Protocol):
     def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
         """(stream, private, authenticated by the path itself) for a websocket path."""
 
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]: ...
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
+        """Replies to a websocket message: JSON, or a text frame (OKX's and Bitget's "ping")."""
 
     def pushes(self, changes: list[Change]) -> list[Push]: ...
 

@@ -358,17 +358,21 @@ class Emulator:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    for reply in await self.dialect.on_message(conn, json.loads(msg.data)):
+                    try:
+                        message: Any = json.loads(msg.data)
+                    except ValueError:  # a text frame: OKX's and Bitget's keep-alive "ping"
+                        message = msg.data
+                    for reply in await self.dialect.on_message(conn, message):
                         await self._send(conn, reply)
         finally:
             self.conns.discard(conn)
         return ws
 
-    async def _send(self, conn: Conn, message: dict[str, Any]) -> None:
+    async def _send(self, conn: Conn, message: dict[str, Any] | str) -> None:
         if conn.ws.closed:
             return
         try:
-            await conn.ws.send_str(json.dumps(message))
+            await conn.ws.send_str(message if isinstance(message, str) else json.dumps(message))
         except (ConnectionError, RuntimeError):
             self.conns.discard(conn)
 

@@ -24,12 +24,14 @@ from hedgekeeper.venues.base import (
     VenueError,
     VenueUnavailable,
 )
+from hedgekeeper.venues.bitget import BitgetQuirks
 from hedgekeeper.venues.bybit import BybitQuirks
 from hedgekeeper.venues.bybit import parse as bybit
 from hedgekeeper.venues.ccxt import parse as ccxt_parse
 from hedgekeeper.venues.ccxt.quirks import Quirks
 from hedgekeeper.venues.ccxt.transport import override_urls
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
+from hedgekeeper.venues.okx import OkxQuirks
 from hedgekeeper.venues.registry import make_venue
 from hedgekeeper.venues.sim import SimVenue
 
@@ -243,7 +245,11 @@ def test_registry_picks_quirks_and_the_sim() -> None:
     bybit_venue = make_venue("a", VenueConfig(exchange="bybit"), "testnet")
     assert isinstance(bybit_venue, CcxtVenue) and isinstance(bybit_venue.quirks, BybitQuirks)
     okx = make_venue("b", VenueConfig(exchange="okx"), "live")
-    assert isinstance(okx, CcxtVenue) and type(okx.quirks) is Quirks
+    assert isinstance(okx, CcxtVenue) and isinstance(okx.quirks, OkxQuirks)
+    bitget = make_venue("c", VenueConfig(exchange="bitget"), "live")
+    assert isinstance(bitget, CcxtVenue) and isinstance(bitget.quirks, BitgetQuirks)
+    other = make_venue("d", VenueConfig(exchange="kraken"), "live")
+    assert isinstance(other, CcxtVenue) and type(other.quirks) is Quirks
     assert isinstance(make_venue("s", VenueConfig(exchange="sim"), "dry-run"), SimVenue)
 
 

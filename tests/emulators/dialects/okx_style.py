@@ -1,0 +1,216 @@
+"""The OKX-style wire family: what OKX v5 and Bitget v2 say the same way, for their dialects.
+
+Both sign a REST request as base64(HMAC-SHA256(secret, timestamp + METHOD + path[?query] + body))
+in four headers (key, sign, timestamp, passphrase), wrap replies in `{code, msg, data}`, log a
+websocket in with `{"op": "login", "args": [{apiKey, passphrase, timestamp, sign}]}` (the sign
+over timestamp + "GET" + a verify path), subscribe with `{"op": "subscribe", "args": [{channel,
+...}]}`, answer `{"event": ...}`, push `{"arg": {...}, "data": [...]}`, keep alive with the text
+"ping" -> "pong", and choose demo trading by a header. Only the header names, the verify path,
+the success code and the envelope's extra fields differ: `Family` holds them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from tests.emulators.core.account import Account
+from tests.emulators.core.dialect import Call, Conn
+from tests.emulators.core.model import Reason, Refusal
+
+if TYPE_CHECKING:
+    from tests.emulators.core.server import Emulator
+
+Json = dict[str, Any]
+EIGHT = Decimal("0.00000001")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One exchange's names in the family's wire."""
+
+    key_header: str
+    sign_header: str
+    time_header: str
+    passphrase_header: str
+    demo_header: str
+    verify_path: str  # what a websocket login signs after timestamp + "GET"
+    auth_code: str  # a wrong key, passphrase or signature
+    login_reply: Json  # what a successful websocket login answers
+    streams: str  # the websocket paths' prefix; `<prefix>private` is the private stream
+    topic_keys: tuple[str, ...]  # the subscription argument's fields that route a push
+
+
+def s(value: Decimal | None) -> str:
+    """A plain decimal string as the family sends numbers (no exponent), "" for None."""
+    if value is None:
+        return ""
+    if value.as_tuple().exponent < -8:  # type: ignore[operator]
+        value = value.quantize(EIGHT)
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def number(value: object, name: str) -> Decimal:
+    """A request's decimal parameter, or a refusal naming it."""
+    try:
+        found = Decimal(str(value))
+    except ArithmeticError:
+        found = Decimal("NaN")
+    if not found.is_finite():
+        raise Refusal(Reason.INVALID, f"parameter {name} error: {value!r}")
+    return found
+
+
+def signature(secret: str, payload: str) -> str:
+    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_payload(call: Call) -> str:
+    """What the client signed: timestamp + METHOD + path (+ ?query for a GET) + body."""
+    stamp = call.headers.get("OK-ACCESS-TIMESTAMP") or call.headers.get("ACCESS-TIMESTAMP") or ""
+    if call.method == "GET":
+        query = f"?{call.raw}" if call.raw else ""
+        return f"{stamp}{call.method}{call.path}{query}"
+    return f"{stamp}{call.method}{call.path}{call.raw}"
+
+
+def params(method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
+    """A request's parameters; a JSON list body (OKX batch-orders) comes as {"items": [...]}."""
+    if method == "GET":
+        return dict(query)
+    try:
+        found = json.loads(body or "{}")
+    except ValueError:
+        return {}
+    if isinstance(found, list):
+        return {"items": found}
+    return found if isinstance(found, dict) else {}
+
+
+def check_rest(family: Family, call: Call, key: str, secret: str, passphrase: str) -> None:
+    """Refuse a request without our key, passphrase and a valid signature."""
+    headers = call.headers
+    if headers.get(family.key_header) != key:
+        raise Refusal(Reason.AUTH, "Invalid API key", family.auth_code)
+    if headers.get(family.passphrase_header) != passphrase:
+        raise Refusal(Reason.AUTH, "Invalid passphrase", family.auth_code)
+    expected = signature(secret, signed_payload(call))
+    if not hmac.compare_digest(expected, headers.get(family.sign_header, "")):
+        raise Refusal(Reason.AUTH, "Invalid sign", family.auth_code)
+
+
+def check_demo(family: Family, call: Call, demo: bool) -> None:
+    """A demo account answers only requests carrying the demo header, a live one only others."""
+    flagged = call.headers.get(family.demo_header) == "1"
+    if flagged != demo:
+        wanted = "demo" if demo else "live"
+        raise Refusal(Reason.AUTH, f"this is a {wanted} account ({family.demo_header})",
+                      family.auth_code)  # fmt: skip
+
+
+def login_ok(family: Family, args: object, key: str, secret: str, passphrase: str) -> bool:
+    """A websocket `login` op's first argument, checked as the exchange checks it."""
+    if not isinstance(args, list) or len(args) != 1 or not isinstance(args[0], dict):
+        return False
+    arg = args[0]
+    if arg.get("apiKey") != key or arg.get("passphrase") != passphrase:
+        return False
+    expected = signature(secret, f"{arg.get('timestamp')}GET{family.verify_path}")
+    return hmac.compare_digest(expected, str(arg.get("sign", "")))
+
+
+def topic(arg: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """A subscription's routing key: the channel and the given fields of its argument."""
+    return "|".join(str(arg.get(k, "")) for k in keys)
+
+
+async def on_message(
+    family: Family,
+    conn: Conn,
+    message: object,
+    keys: tuple[str, str, str],
+    topic_keys: tuple[str, ...],
+) -> tuple[list[Json | str], list[Mapping[str, Any]]]:
+    """Login, subscribe, unsubscribe and ping for one connection.
+
+    Returns the replies and the subscription arguments just added (the dialect answers those with
+    a snapshot, as both exchanges do on subscribe).
+    """
+    if message == "ping":
+        return ["pong"], []
+    if not isinstance(message, dict):
+        return [{"event": "error", "code": "60012", "msg": f"Illegal request: {message!r}"}], []
+    op = message.get("op")
+    if op == "login":
+        conn.authed = login_ok(family, message.get("args"), *keys)
+        if conn.authed:
+            return [dict(family.login_reply)], []
+        return [{"event": "error", "code": family.auth_code, "msg": "Invalid sign"}], []
+    if op not in ("subscribe", "unsubscribe"):
+        return [{"event": "error", "code": "60012", "msg": f"Illegal request: {op!r}"}], []
+    if conn.private and not conn.authed:
+        return [{"event": "error", "code": "60011", "msg": "Please log in"}], []
+    args = [a for a in message.get("args") or [] if isinstance(a, dict)]
+    replies: list[Json | str] = []
+    for arg in args:
+        key = topic(arg, topic_keys)
+        if op == "subscribe":
+            conn.topics.add(key)
+        else:
+            conn.topics.discard(key)
+        replies.append({"event": op, "arg": arg, "connId": conn.conn_id})
+    return replies, args if op == "subscribe" else []
+
+
+class FamilyDialect:
+    """What the OKX-style dialects do alike: binding, parameters, signatures and the demo header,
+    websocket paths, login, subscriptions and the snapshot each subscription is answered with
+    (`snapshot`, the dialect's), and a client's passphrase."""
+
+    wire: Family
+    demo: bool
+
+    def bind(self, emu: Emulator) -> None:
+        self.emu = emu
+
+    @property
+    def account(self) -> Account:
+        return self.emu.account
+
+    def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
+        return params(method, query, body)
+
+    def authenticate(self, call: Call) -> None:
+        emu = self.emu
+        check_rest(self.wire, call, emu.api_key, emu.secret, emu.password)
+        check_demo(self.wire, call, self.demo)
+
+    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
+        stream = path.removeprefix(self.wire.streams)
+        if stream == path or not stream:
+            return None
+        return stream, stream == "private", False
+
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
+        emu = self.emu
+        keys = (emu.api_key, emu.secret, emu.password)
+        replies, added = await on_message(self.wire, conn, message, keys, self.wire.topic_keys)
+        for arg in added:
+            replies += self.snapshot(conn, arg)
+        return replies
+
+    def snapshot(self, conn: Conn, arg: Mapping[str, Any]) -> list[Json]:
+        """What the exchange pushes right after a subscription to `arg`."""
+        raise NotImplementedError
+
+    def configure(self, exchange: Any) -> Any:
+        exchange.password = self.emu.password
+        return exchange
