@@ -41,7 +41,7 @@ async def main(port: int, journal: Path, hedge_hours: float, duration: float) ->
     start = ex.now()
     await venue.wait_for(lambda: ex.now() >= start + hedge_hours * 3600)
     frozen = ex.prices()
-    ex.prices = lambda: frozen  # type: ignore[method-assign]
+    ex.prices = lambda symbol=None: frozen  # type: ignore[method-assign]
     print(f"degraded_daemon: price feed frozen at {frozen.mark}", file=sys.stderr, flush=True)
     return await task
 
