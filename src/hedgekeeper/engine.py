@@ -161,8 +161,9 @@ class LegEngine:
             except VenueError as exc:
                 log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
             snap = self.feed.snapshot(self.perp.now())
+        stale = guards.stale(snap, self.leg)  # once: a replay decides at every point
         self._settle_expected(snap)
-        h = self.policy.ratio(snap, fresh=guards.stale(snap, self.leg) is None)
+        h = self.policy.ratio(snap, fresh=stale is None)
         decision = reconcile(snap, self.leg, h)
         self._moved(snap, decision)
         self.last = decision
@@ -176,14 +177,14 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
-            self._value(snap, p)
+            if stale is None:
+                self._value(snap, p)
         if self.policy.last is not None:
             self.metrics.observe_policy(self.leg.name, self.policy.last)
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
         if decision.holds:
-            why = guards.stale(snap, self.leg)
-            if why:
-                return self._hold("degraded", why, "stale_data", decision)
+            if stale:
+                return self._hold("degraded", stale, "stale_data", decision)
             self.memory.last_exposure = decision.plan.exposure if decision.plan else None
             return self._hold("live", decision.reason, None, decision)
         verdict = guards.check(
@@ -259,10 +260,10 @@ class LegEngine:
         return outcome
 
     def _value(self, snap: Snapshot, plan: Plan) -> None:
-        """The hourly valuation `hedgekeeper report` reads; only on data fresh enough to trust."""
+        """The hourly valuation `hedgekeeper report` reads; the caller values fresh data only."""
         if self.valued is None:
             self.valued = self.journal.last_valuation_ts(self.leg.name) or -valuation.HOUR
-        if not valuation.due(snap.now, self.valued) or guards.stale(snap, self.leg) is not None:
+        if not valuation.due(snap.now, self.valued):
             return
         width = band(plan.target, plan.mark, self.leg, snap.market)
         self.journal.valuation(valuation.valuation(snap, self.leg, plan, width))

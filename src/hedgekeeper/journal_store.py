@@ -150,6 +150,9 @@ def store_lock(store: Store, tx: Tx) -> None:
 MIGRATION_LOCK = 0x686B_6D69_6772  # "hkmigr": any constant other applications are unlikely to use
 
 
+PENDING_LIMIT = 4096  # report rows a non-durable journal holds before writing them
+
+
 class _SqliteTx:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -182,6 +185,7 @@ class SqliteStore:
         # An intent must be on disk before its order is sent.
         self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self._pending: list[tuple[str, tuple[object, ...]]] = []  # report rows not yet written
 
     @staticmethod
     def _acquire(path: Path) -> IO[str]:
@@ -205,6 +209,7 @@ class SqliteStore:
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
+        self._flush()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield _SqliteTx(self.db)
@@ -214,11 +219,17 @@ class SqliteStore:
         self.db.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        self._flush()
         return self.db.execute(sql, tuple(params)).fetchall()
 
     def report(self, sql: str, params: Sequence[object] = ()) -> None:
         if not self.durable:
-            self.db.execute(sql, tuple(params))
+            # A simulation writes a valuation and a decision row at every point; one commit
+            # each was a fifth of a replay. They wait here until anything reads or writes the
+            # journal, so every read still sees them, and go in one transaction.
+            self._pending.append((sql, tuple(params)))
+            if len(self._pending) >= PENDING_LIMIT:
+                self._flush()
             return
         self.db.execute("PRAGMA synchronous=NORMAL")
         try:
@@ -234,7 +245,21 @@ class SqliteStore:
         """The file lock is held for the life of the store: nothing to prove per transaction."""
         return None
 
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in pending:
+                self.db.execute(sql, params)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def close(self) -> None:
+        self._flush()
         self.db.close()
         if self._lock_file is not None:
             self._lock_file.close()

@@ -23,7 +23,14 @@ from typing import Any
 
 from hedgekeeper.config import Settings
 from hedgekeeper.domain import ONE, ZERO
-from hedgekeeper.policy import ConstantPolicy, PutPolicy, SpecError, describe, parse_spec
+from hedgekeeper.policy import (
+    ConstantPolicy,
+    CppiPolicy,
+    PutPolicy,
+    SpecError,
+    describe,
+    parse_spec,
+)
 from hedgekeeper.report import drawdown
 from hedgekeeper.simulate import Hour, Policy, Setup, SimulateError, prepare, run
 from hedgekeeper.units import pct
@@ -159,9 +166,17 @@ def compare(setups: Sequence[Setup], jobs: int | None = None) -> list[tuple[Outc
     return [done[i] for i in range(len(setups))]
 
 
-def _cost(setup: Setup) -> int:
+def _cost(setup: Setup) -> float:
+    """A replay's relative cost, for the order the pool takes them in. Every point costs one
+    evaluation; orders cost more, and how many a policy sends follows its kind: a put re-hedges
+    its delta all the time, a constant ratio below 1 on an inverse perp at every price move, a
+    TIPP's ratchet more than a CPPI, and h = 1 hardly ever."""
     policy = setup.legs[0].policy
-    return 2 if isinstance(policy, PutPolicy) else 0 if isinstance(policy, ConstantPolicy) else 1
+    if isinstance(policy, PutPolicy):
+        return 2.0
+    if isinstance(policy, ConstantPolicy):
+        return 1.0 if policy.ratio >= ONE else 1.7
+    return 1.4 if isinstance(policy, CppiPolicy) and policy.lock_in > 0 else 1.15
 
 
 # ---- text ------------------------------------------------------------------------------------

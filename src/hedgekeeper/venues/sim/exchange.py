@@ -164,21 +164,30 @@ class SimExchange:
         return self.equity(asset) if self.unified else self._spot.get(asset, ZERO)
 
     def collateral(self, symbol: str) -> Collateral:
-        coin = self._book(symbol).spec.settle
-        equity = self.equity(coin)
-        margin = sum(
-            (b.notional(b.contracts, self._mark(b)) / b.leverage for b in self._open(coin)), ZERO
-        )
-        wallet = self._deriv.get(coin, ZERO)
-        return Collateral(wallet, equity, equity - margin, self.clock, self.unified)
+        return self.account(symbol)[0]
 
     def position(self, symbol: str) -> Position:
+        return self.account(symbol)[1]
+
+    def account(self, symbol: str) -> tuple[Collateral, Position]:
+        """The collateral and the position of one market, from one pass over the open books
+        (a replay reads both at every point)."""
         b = self._book(symbol)
-        liq = None
-        if b.contracts:
-            rest = self.equity(b.spec.settle) - b.pnl(b.contracts, self._mark(b))
-            liq = b.liquidation(rest, self._mm)
-        return Position(symbol, b.contracts, self.clock, b.entry, liq, b.leverage)
+        coin = b.spec.settle
+        wallet = equity = self._deriv.get(coin, ZERO)
+        margin = own_pnl = ZERO
+        for book in self._open(coin):
+            mark = self._mark(book)
+            gain = book.pnl(book.contracts, mark)
+            equity += gain
+            margin += book.notional(book.contracts, mark) / book.leverage
+            if book is b:
+                own_pnl = gain
+        liq = b.liquidation(equity - own_pnl, self._mm) if b.contracts else None
+        return (
+            Collateral(wallet, equity, equity - margin, self.clock, self.unified),
+            Position(symbol, b.contracts, self.clock, b.entry, liq, b.leverage),
+        )
 
     def settings(self, symbol: str) -> AccountSettings:
         return AccountSettings(self._book(symbol).leverage, "cross", True, self.unified, self.clock)

@@ -150,11 +150,12 @@ class SimVenue:
     def readings(self, symbol: str, asset: str) -> tuple[Reading, ...]:
         """Everything a leg watches, read at one simulated moment."""
         ex = self.exchange
+        collateral, position = ex.account(symbol)
         return (
             ex.prices(symbol),
             SpotReading(asset, Stamped(ex.spot_balance(asset), ex.now())),
-            ex.collateral(symbol),
-            ex.position(symbol),
+            collateral,
+            position,
         )
 
     async def watch(self, symbol: str, asset: str) -> AsyncIterator[Reading]:
