@@ -317,7 +317,7 @@ class Tape:
     def _value(self, asset: str) -> Decimal:
         """What one `asset` is worth in quote now: its market's mark, or 1 for a quote coin."""
         symbol = self.market_of.get(asset)
-        return Decimal(1) if symbol is None else self.exchange.prices(symbol).mark
+        return Decimal(1) if symbol is None else self.exchange.mark_of(symbol)
 
     def _worth(self, amounts: dict[str, Decimal]) -> Decimal:
         return sum((n * self._value(a) for a, n in amounts.items() if n), ZERO)

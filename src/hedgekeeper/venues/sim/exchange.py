@@ -144,9 +144,13 @@ class SimExchange:
             return Prices(mark=own.price, ts=self.clock, index=own.price)
         return Prices(mark=self.mark, ts=self.clock, index=self.index)
 
-    def _mark(self, b: Book) -> Decimal:
-        own = self._own.get(b.spec.symbol)
+    def mark_of(self, symbol: str) -> Decimal:
+        """A market's mark alone (what a replay values its books at, point after point)."""
+        own = self._own.get(symbol)
         return self.mark if own is None else own.price
+
+    def _mark(self, b: Book) -> Decimal:
+        return self.mark_of(b.spec.symbol)
 
     def wallet(self, asset: str, wallet: str = "derivatives") -> Decimal:
         return (self._deriv if wallet == "derivatives" else self._spot).get(asset, ZERO)
@@ -392,9 +396,12 @@ class SimExchange:
         """Cross margin per settle coin: below maintenance, every position in that coin closes."""
         for coin in {b.spec.settle for b in self._books.values() if b.contracts}:
             books = self._open(coin)
-            maintenance = sum((b.notional(b.contracts, self._mark(b)) for b in books), ZERO)
-            maintenance *= self._mm
-            if self.equity(coin) >= maintenance:
+            equity, maintenance = self._deriv.get(coin, ZERO), ZERO
+            for b in books:  # one pass: a replay checks this at every point
+                mark = self._mark(b)
+                equity += b.pnl(b.contracts, mark)
+                maintenance += b.notional(b.contracts, mark)
+            if equity >= maintenance * self._mm:
                 continue
             for b in books:
                 self._fill(b, "liquidation", -b.contracts, self._mark(b))
