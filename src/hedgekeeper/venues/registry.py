@@ -23,6 +23,7 @@ EXCHANGES: dict[str, str] = {
     "binancecoinm": "hedgekeeper.venues.binance",
     "binanceusdm": "hedgekeeper.venues.binance",
     "okx": "hedgekeeper.venues.okx",
+    "weex": "hedgekeeper.venues.weex",
 }
 
 

@@ -150,9 +150,24 @@ class Traits:
     # The account's orders on a symbol can be listed (ccxt's fetchOpenOrders and
     # fetchClosedOrders with client ids): how another hedgekeeper on the account is noticed.
     lists_orders: bool = False
+    # The perp kinds the exchange lists (WEEX: linear only): a leg on another kind is refused
+    # by name, not as a market that is missing.
+    kinds: frozenset[ContractKind] = frozenset(ContractKind)
+    # Spot -> perp-wallet transfers through ccxt; False: the user keeps the perp wallet funded
+    # (`auto_transfer` cannot move anything there, and `check` says so).
+    transfers: bool = True
     amount_unit: Mapping[ContractKind, AmountUnit] = field(
         default_factory=lambda: frozen(dict.fromkeys(ContractKind, AmountUnit.CONTRACTS))
     )
+
+    def unlisted(self, exchange: str, symbol: str) -> str:
+        """Why `symbol` is not among the exchange's markets, for the error that refuses it."""
+        listed = " and ".join(sorted(k.value for k in self.kinds))
+        coin, _, rest = symbol.partition("/")
+        inverse = rest.partition(":")[2] == coin
+        if inverse and ContractKind.INVERSE not in self.kinds:
+            return f"{exchange} lists {listed} perpetuals only: {symbol} is inverse"
+        return f"{exchange} lists no market {symbol} ({listed} perpetuals)"
 
     def account(self, kind: str, account_id: str | None = None) -> Account:
         try:

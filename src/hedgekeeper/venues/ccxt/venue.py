@@ -52,6 +52,10 @@ from hedgekeeper.venues.ccxt.transport import Backoff, Throttle, classify, overr
 
 T = TypeVar("T")
 TOP_LEVEL = ("timeout", "enableRateLimit", "rateLimit")  # cfg.options keys that are not options
+NO_TRANSFERS = (
+    "no transfers: {exchange} offers none through ccxt, so auto_transfer cannot move coin; keep"
+    " the perpetual wallet funded yourself"
+)
 
 
 @dataclass
@@ -229,8 +233,12 @@ class CcxtVenue:
             from ccxt.base.decimal_to_precision import TICK_SIZE
 
             markets = parse.mapping(self.exchange.markets, "markets")
+            if symbol not in markets:
+                raise VenueError(f"{self.name}: {self.traits.unlisted(self.cfg.exchange, symbol)}")
             tick_size = self.exchange.precisionMode == TICK_SIZE
             spec = parse.parse_market(markets.get(symbol), symbol, tick_size)
+            if spec.kind not in self.traits.kinds:
+                raise VenueError(f"{self.name}: {self.traits.unlisted(self.cfg.exchange, symbol)}")
             self._specs[symbol] = await self.read(lambda: self.quirks.market(self.ctx(), spec))
         return self._specs[symbol]
 
@@ -337,6 +345,8 @@ class CcxtVenue:
         return [str(c) for row in rows if (c := parse.mapping(row, "order").get("clientOrderId"))]
 
     async def transfer_to_derivatives(self, asset: str, amount: Decimal) -> None:
+        if not self.traits.transfers:
+            raise VenueError(f"{self.name}: {NO_TRANSFERS.format(exchange=self.cfg.exchange)}")
         if amount <= 0:
             raise VenueError(f"{self.name}: transfer amount must be positive, got {amount}")
         await self.write(lambda: self.quirks.transfer(self.ctx(), asset, amount))
@@ -360,6 +370,8 @@ class CcxtVenue:
         if polled:
             seconds = format(Decimal(str(self.poll_seconds)).normalize(), "f")
             line += f"; polled over REST every {seconds} s: {', '.join(polled)}"
+        if not self.traits.transfers:
+            line += f"; {NO_TRANSFERS.format(exchange=self.cfg.exchange)}"
         return line
 
     # -- streams ------------------------------------------------------------------------------
