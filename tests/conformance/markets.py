@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from tests.conformance.harness import Market, WireHarness
 from tests.conformance.sim import SimHarness
-from tests.emulators.dialects import binance, bingx, bitget, bybit, deribit, okx
+from tests.emulators.dialects import binance, bingx, bitget, bybit, deribit, okx, weex
 
 D = Decimal
 INVERSE = {"BTC": D(2), "USDT": D(0)}  # the coin is its own collateral
@@ -50,5 +50,9 @@ MARKETS = (
            D("0.3"), WireHarness, bitget.emulator),
     Market("bitget-linear", "bitget", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
            D("1"), WireHarness, bitget.linear_emulator),
+    # WEEX: linear only; its demo reaches only the capi/v3/sim endpoints, so "live" on the
+    # emulator. USDT in the contract wallet, the BTC in spot; everything polled over REST.
+    Market("weex-linear", "weex", "BTC/USDT:USDT", "linear", LINEAR, D(60000), D("0.5"),
+           D("1"), WireHarness, weex.conformance, POLLED, mode="live"),
 )  # fmt: skip
 EXTERNAL = tuple(m for m in MARKETS if m.external)
