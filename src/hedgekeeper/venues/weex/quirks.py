@@ -42,6 +42,7 @@ from hedgekeeper.domain import (
     Stamped,
 )
 from hedgekeeper.venues.base import OrderRejected, RateLimited, VenueError
+from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks
 from hedgekeeper.venues.ccxt.traits import (
     Account,
@@ -136,11 +137,9 @@ class WeexQuirks(Quirks):
         """Open orders first, then the history: an order that finishes between the two reads
         is still seen (in the history), never missed."""
         symbol = market.symbol
-        found = [
-            *await ctx.ex.fetch_open_orders(symbol),
-            *await ctx.ex.fetch_canceled_and_closed_orders(symbol, None, HISTORY),
-        ]
-        return one_order(found, client_id)
+        open_ = parse.items(await ctx.ex.fetch_open_orders(symbol), f"open orders {symbol}")
+        past = await ctx.ex.fetch_canceled_and_closed_orders(symbol, None, HISTORY)
+        return one_order([*open_, *parse.items(past, f"order history {symbol}")], client_id)
 
     def report(self, ctx: Ctx, market: MarketSpec, raw: object, client_id: str) -> OrderReport:
         return super().report(ctx, market, open_while_partly_filled(raw), client_id)
