@@ -139,3 +139,20 @@ class Dialect(Protocol):
     def ccxt_urls(self, rest: str, ws: str) -> dict[str, Any]: ...
 
     def configure(self, exchange: Any) -> Any: ...
+
+
+class RestOnly:
+    """The websocket half of a `Dialect` whose exchange the adapter only polls over REST: no
+    stream paths, nothing to answer, nothing pushed."""
+
+    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
+        return None
+
+    async def on_message(self, conn: Conn, message: Json | str) -> list[Json | str]:
+        return []
+
+    def pushes(self, changes: list[Change]) -> list[Push]:
+        return []
+
+    def ticker_pushes(self) -> list[Push]:
+        return []

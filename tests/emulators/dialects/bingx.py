@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.emulators.core.account import Account
-from tests.emulators.core.dialect import Answer, Call, Conn, Handler, Placed, Push
+from tests.emulators.core.dialect import Answer, Call, Handler, Placed, RestOnly
 from tests.emulators.core.model import (
     DERIVATIVES,
     SPOT,
     UNIFIED,
-    Change,
     Instrument,
     Order,
     OrderSpec,
@@ -69,7 +68,7 @@ def flag(value: object) -> bool:
     return str(value).lower() == "true"
 
 
-class Bingx:
+class Bingx(RestOnly):
     exchange = "bingx"
     order_methods = frozenset({"POST"})  # DELETE cancels and GET looks up on the same path
     wallet_paths = frozenset(
@@ -182,18 +181,6 @@ class Bingx:
         assert isinstance(rows, list)
         rows[:] = [r for r in rows if coins is not None and r["asset"] not in coins]
         return result
-
-    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
-        return None
-
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]:
-        return []
-
-    def pushes(self, changes: list[Change]) -> list[Push]:
-        return []
-
-    def ticker_pushes(self) -> list[Push]:
-        return []
 
     def ccxt_urls(self, rest: str, ws: str) -> dict[str, Any]:
         keys = ("fund", "spot", "swap", "contract", "wallets", "user", "subAccount", "account",

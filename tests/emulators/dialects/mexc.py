@@ -19,11 +19,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.emulators.core.account import Account
-from tests.emulators.core.dialect import Answer, Call, Conn, Handler, Placed, Push
+from tests.emulators.core.dialect import Answer, Call, Handler, Placed, RestOnly
 from tests.emulators.core.model import (
     DERIVATIVES,
     SPOT,
-    Change,
     Instrument,
     OrderSpec,
     Reason,
@@ -48,7 +47,7 @@ CODES = {
 NOT_ALLOWED = "Contract not allow place order!"
 
 
-class Mexc:
+class Mexc(RestOnly):
     exchange = "mexc"
     instruments = (INVERSE, LINEAR)
     order_paths = frozenset({f"{CONTRACT}/order/create"})
@@ -131,18 +130,6 @@ class Mexc:
         key = "asset" if isinstance(result, dict) else "currency"
         rows[:] = [r for r in rows if coins is not None and r[key] not in coins]
         return result
-
-    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
-        return None
-
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]:
-        return []
-
-    def pushes(self, changes: list[Change]) -> list[Push]:
-        return []
-
-    def ticker_pushes(self) -> list[Push]:
-        return []
 
     def ccxt_urls(self, rest: str, ws: str) -> dict[str, Any]:
         return {

@@ -26,12 +26,11 @@ from decimal import Decimal
 from typing import Any
 
 from tests.emulators.core.account import Account
-from tests.emulators.core.dialect import Answer, Call, Conn, Handler, Placed, Push
+from tests.emulators.core.dialect import Answer, Call, Handler, Placed, RestOnly
 from tests.emulators.core.model import (
     DERIVATIVES,
     SPOT,
     UNIFIED,
-    Change,
     Instrument,
     Order,
     OrderSpec,
@@ -77,7 +76,7 @@ def without_coins(result: object, coins: frozenset[str] | None) -> object:
     return result
 
 
-class Weex:
+class Weex(RestOnly):
     exchange = "weex"
     instruments = (BTCUSDT,)
     order_paths = frozenset({ORDER})
@@ -167,18 +166,6 @@ class Weex:
 
     def empty_wallet(self, result: object, coins: frozenset[str] | None) -> object:
         return without_coins(result, coins)
-
-    def ws_stream(self, path: str) -> tuple[str, bool, bool] | None:
-        return None
-
-    async def on_message(self, conn: Conn, message: Json) -> list[Json]:
-        return []
-
-    def pushes(self, changes: list[Change]) -> list[Push]:
-        return []
-
-    def ticker_pushes(self) -> list[Push]:
-        return []
 
     def ccxt_urls(self, rest: str, ws: str) -> dict[str, Any]:
         return {k: rest for k in ("public", "private", "contract", "contractPrivate")}

@@ -40,15 +40,7 @@ def spot_balance(raw: object, asset: str) -> Decimal:
     """free + locked of `asset` in the spot wallet reply (`data.balances[]`)."""
     where = f"spot wallet {asset}"
     data = parse.mapping(_info(raw, where).get("data"), f"{where}: data")
-    rows = parse.items(data.get("balances"), f"{where}: data.balances")
-    if not rows:
-        raise BadReply(f"{where}: the reply lists no coin at all")
-    for i, row in enumerate(rows):
-        entry = parse.mapping(row, f"{where}: balances[{i}]")
-        if entry.get("asset") == asset:
-            free = parse.num(entry, "free", where, "nonneg")
-            return free + (parse.opt_num(entry, "locked", where, "nonneg") or ZERO)
-    return ZERO
+    return parse.coin_held(data.get("balances"), asset, f"{where}: data")
 
 
 def signed_position(raw: object, symbol: str, ts: float) -> Position:

@@ -52,7 +52,7 @@ from hedgekeeper.venues.bingx.parse import (
     spot_balance,
 )
 from hedgekeeper.venues.ccxt import parse
-from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, unless_unchanged
+from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, unless_unchanged, whole
 from hedgekeeper.venues.ccxt.traits import (
     Account,
     ClientIds,
@@ -83,10 +83,6 @@ TRAITS = Traits(
         {ContractKind.INVERSE: AmountUnit.CONTRACTS, ContractKind.LINEAR: AmountUnit.COIN}
     ),
 )
-
-
-def _whole(amount: Decimal) -> int | float:
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 class BingxQuirks(Quirks):
@@ -130,7 +126,7 @@ class BingxQuirks(Quirks):
         if linear:
             await unless_unchanged(traits, ex.set_position_mode(False, symbol))
         await unless_unchanged(traits, ex.set_margin_mode(margin_mode, symbol))
-        lev = _whole(leverage)
+        lev = whole(leverage)
         for side in ("BOTH",) if linear else ("LONG", "SHORT"):
             await unless_unchanged(traits, ex.set_leverage(lev, symbol, {"side": side}))
 
@@ -144,7 +140,7 @@ class BingxQuirks(Quirks):
         price = None if request.limit_price is None else float(request.limit_price)
         params = self.order_params(ctx.traits, request)
         return await ctx.ex.create_order(
-            market.symbol, kind, request.side.value, _whole(amount), price, params
+            market.symbol, kind, request.side.value, whole(amount), price, params
         )
 
     async def funding(self, ctx: Ctx, market: MarketSpec, since: float) -> list[FundingEvent]:

@@ -129,6 +129,21 @@ def _step(value: Decimal, tick_size: bool) -> Decimal:
     return Decimal(1).scaleb(-int(value))
 
 
+def coin_held(rows: object, asset: str, where: str) -> Decimal:
+    """free + locked of `asset` among a spot wallet's `{asset, free, locked}` rows. Exchanges
+    that list only the coins a wallet has held (BingX, WEEX) leave a coin out when it is none,
+    so a missing row is zero; an empty list says nothing, and is a `BadReply`."""
+    listed = items(rows, f"{where}: balances")
+    if not listed:
+        raise BadReply(f"{where}: the reply lists no coin at all")
+    for i, row in enumerate(listed):
+        entry = mapping(row, f"{where}: balances[{i}]")
+        if entry.get("asset") == asset:
+            free = num(entry, "free", where, "nonneg")
+            return free + (opt_num(entry, "locked", where, "nonneg") or ZERO)
+    return ZERO
+
+
 def parse_market(raw: object, symbol: str, tick_size: bool = True) -> MarketSpec:
     where = f"market {symbol}"
     m = mapping(raw, where)

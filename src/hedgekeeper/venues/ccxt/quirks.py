@@ -33,7 +33,7 @@ from hedgekeeper.venues.ccxt.transport import is_unchanged
 
 Exchange = Any  # a ccxt exchange instance (ccxt ships no type hints)
 
-__all__ = ["Ctx", "Exchange", "Quirks", "StreamSpec", "unless_unchanged"]
+__all__ = ["Ctx", "Exchange", "Quirks", "StreamSpec", "unless_unchanged", "whole"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,12 @@ async def unless_unchanged(traits: Traits, call: Awaitable[object]) -> None:
     except Exception as exc:
         if not is_unchanged(traits, exc):
             raise
+
+
+def whole(amount: Decimal) -> int | float:
+    """An amount as an exchange's JSON wants it: 1, not 1.0, when it is whole (a leverage, a
+    number of contracts), else a float."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 def balance_collateral(raw: object, settle: str, ts: float, unified: bool) -> Collateral:

@@ -1,8 +1,7 @@
 """WEEX payloads (as ccxt passes them through in `info`) -> domain values, or `BadReply`.
 
-Pure, like `venues/ccxt/parse.py`: every field is looked up and range-checked. A wallet reply
-without the coin asked for is a `BadReply`, never a zero, except that a spot wallet listing other
-coins but not this one holds none of it (WEEX lists only the coins a wallet has held).
+Pure, like `venues/ccxt/parse.py`: every field is looked up and range-checked. A contract wallet
+reply without the settle coin is a `BadReply`, never a zero (the spot wallet: `coin_held`).
 """
 
 from __future__ import annotations
@@ -41,17 +40,8 @@ def contract_balance(raw: object, settle: str, ts: float) -> Collateral:
 def spot_balance(raw: object, asset: str) -> Decimal:
     """free + locked of `asset` in the spot wallet reply (`api/v3/account`: `balances[]`)."""
     where = f"spot wallet {asset}"
-    rows = parse.items(
-        parse.mapping(_info(raw, where), where).get("balances"), f"{where}: balances"
-    )
-    if not rows:
-        raise BadReply(f"{where}: the reply lists no coin at all")
-    for i, row in enumerate(rows):
-        entry = parse.mapping(row, f"{where}: balances[{i}]")
-        if entry.get("asset") == asset:
-            free = parse.num(entry, "free", where, "nonneg")
-            return free + (parse.opt_num(entry, "locked", where, "nonneg") or ZERO)
-    return ZERO
+    info = parse.mapping(_info(raw, where), f"{where}: info")
+    return parse.coin_held(info.get("balances"), asset, where)
 
 
 def symbol_config(raw: object, symbol: str) -> tuple[Decimal, str, bool]:

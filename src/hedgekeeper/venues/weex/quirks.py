@@ -43,7 +43,7 @@ from hedgekeeper.domain import (
 )
 from hedgekeeper.venues.base import OrderRejected, RateLimited, VenueError
 from hedgekeeper.venues.ccxt import parse
-from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks
+from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks, whole
 from hedgekeeper.venues.ccxt.traits import (
     Account,
     ClientIds,
@@ -85,10 +85,6 @@ TRAITS = Traits(
 )
 
 
-def _whole(amount: Decimal) -> int | float:
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
-
-
 class WeexQuirks(Quirks):
     traits = TRAITS
 
@@ -124,7 +120,7 @@ class WeexQuirks(Quirks):
         if mode != margin_mode or not one_way:
             await ex.set_position_mode(False, symbol, {"marginMode": margin_mode})
         if found != leverage or mode != margin_mode:
-            await ex.set_leverage(_whole(leverage), symbol, {"marginMode": margin_mode})
+            await ex.set_leverage(whole(leverage), symbol, {"marginMode": margin_mode})
 
     async def place(self, ctx: Ctx, market: MarketSpec, request: OrderRequest) -> object:
         """A reply saying `success: false` is WEEX refusing the order, nothing executed."""
