@@ -120,6 +120,26 @@ class FaultyVenue:
         return await self.inner.order(symbol, client_id)
 
 
+class ReadCounting(FaultyVenue):
+    """Records the REST reads, by kind."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.reads: list[str] = []
+
+    async def prices(self, symbol: str) -> Prices:
+        self.reads.append("prices")
+        return await self.inner.prices(symbol)
+
+    async def position(self, symbol: str) -> Any:
+        self.reads.append("position")
+        return await self.inner.position(symbol)
+
+    async def collateral(self, symbol: str) -> Any:
+        self.reads.append("collateral")
+        return await self.inner.collateral(symbol)
+
+
 def sim_config(**overrides: Any) -> Any:
     """A small deterministic sim: 2 BTC collateral, no spot, no events, no funding."""
     from hedgekeeper.config import SimConfig

@@ -65,3 +65,21 @@ def test_a_fresh_wallet_reading_replaces_the_carried_one() -> None:
     feed.apply("ex", Prices(D(50000), NOW + 1))
     feed.apply("ex", Collateral(D(2), D("2.39"), D(0), NOW + 1))  # read at 50,000: exact
     assert feed.snapshot(NOW + 1).collateral.equity == D("2.39")
+
+
+def test_a_reading_that_names_its_mark_is_carried_from_that_mark() -> None:
+    feed = fed()  # the feed holds 60,000; the wallet was read (and paired) at 50,000
+    feed.apply("ex", Position("BTC/USD:BTC", D(-120000), NOW))
+    feed.apply("ex", Collateral(D(2), D("2.4"), D(0), NOW, mark=D(50000)))
+    # Carried back to 60,000: the 0.4 BTC the short made from 60,000 to 50,000 is undone.
+    assert feed.snapshot(NOW).collateral.equity == D(2)
+
+
+def test_an_unpaired_reading_is_said_so_until_the_next_one() -> None:
+    feed = fed()
+    feed.apply("ex", Position("BTC/USD:BTC", D(-120000), NOW))
+    feed.apply("ex", Collateral(D(2), D(2), D(0), NOW))
+    feed.unpaired = "the mark moved"
+    assert feed.snapshot(NOW).unpaired == "the mark moved"
+    feed.apply("ex", Collateral(D(2), D(2), D(0), NOW + 1))  # a push, paired with the feed's mark
+    assert feed.snapshot(NOW + 1).unpaired is None

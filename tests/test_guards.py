@@ -52,6 +52,13 @@ def test_stale_inputs_hold_and_say_which_and_how_old() -> None:
     assert "500s old (limit 120s)" in v.reason
 
 
+def test_an_equity_not_paired_with_its_mark_holds_even_a_cover() -> None:
+    unpaired = replace(SNAP, unpaired="the mark moved during each of 3 reads")
+    v = check(unpaired, leg(), cover("10"), GuardState())
+    assert v.intent is None and v.degraded and v.guard == "stale_data"
+    assert v.reason == "the mark moved during each of 3 reads"
+
+
 def test_glitch_asks_for_a_fresh_read_before_acting_on_a_jump() -> None:
     state = GuardState(last_exposure=D(10))  # X is 4 now: a 60 % drop
     v = check(SNAP, leg(), cover("10"), state)

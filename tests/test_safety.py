@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from hedgekeeper.domain import Prices
 from hedgekeeper.venues.base import OrderRejected
-from tests.fakes import FaultyVenue, Rig
+from tests.fakes import FaultyVenue, ReadCounting, Rig
 
 D = Decimal
 
@@ -84,26 +83,6 @@ async def test_a_zero_balance_glitch_is_checked_by_rest_and_ignored(tmp_path: Pa
     assert await rig.engine.step() is None and len(rig.ex.orders) == orders
 
 
-class ReadCounting(FaultyVenue):
-    """Records the REST reads, by kind."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.reads: list[str] = []
-
-    async def prices(self, symbol: str) -> Prices:
-        self.reads.append("prices")
-        return await self.inner.prices(symbol)
-
-    async def position(self, symbol: str) -> Any:
-        self.reads.append("position")
-        return await self.inner.position(symbol)
-
-    async def collateral(self, symbol: str) -> Any:
-        self.reads.append("collateral")
-        return await self.inner.collateral(symbol)
-
-
 async def test_the_glitch_confirmation_reads_only_the_price_and_the_wallets(
     tmp_path: Path,
 ) -> None:
@@ -115,7 +94,8 @@ async def test_the_glitch_confirmation_reads_only_the_price_and_the_wallets(
     venue.reads = []
     feed.apply("ex", replace(feed.collateral, equity=D(0), free=D(0), wallet=D(0)))
     assert await rig.engine.step() is None
-    assert venue.reads == ["prices", "collateral"] and rig.trips("glitch") == 1
+    # The price after the wallet, to pair the equity with its mark (the feed's mark opens).
+    assert venue.reads == ["collateral", "prices"] and rig.trips("glitch") == 1
 
 
 async def test_a_real_jump_is_confirmed_and_acted_on(tmp_path: Path) -> None:

@@ -92,7 +92,9 @@ class Collateral:
     """The derivatives wallet of the perp's settle coin.
 
     `equity` includes unrealised PnL (the figure the hedge needs); `wallet` does not; `free` is what
-    a new order may spend. `unified` says the same wallet also holds the spot coin.
+    a new order may spend. `unified` says the same wallet also holds the spot coin. `mark` is the
+    mark that PnL is at, where the reader can vouch for it (refresh.py); None: the mark the feed
+    held when the reading arrived (a push).
     """
 
     wallet: Decimal
@@ -100,6 +102,7 @@ class Collateral:
     free: Decimal
     ts: float
     unified: bool = False
+    mark: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,7 @@ class Snapshot:
     prices: Prices
     open_orders: int = 0
     settings: AccountSettings | None = None
+    unpaired: str | None = None  # why the equity cannot be paired with a mark: no order on it
 
 
 @dataclass(frozen=True, slots=True)

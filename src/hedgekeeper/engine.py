@@ -9,23 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import structlog
 
-from hedgekeeper import contracts, guards, trespass, valuation
+from hedgekeeper import contracts, guards, refresh, trespass, valuation
 from hedgekeeper.config import LegConfig
-from hedgekeeper.domain import Collateral, Decision, MarketSpec, Plan, Position, Prices, Snapshot
+from hedgekeeper.domain import Decision, MarketSpec, Plan, Snapshot
 from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.policy.keeper import PolicyKeeper
 from hedgekeeper.reconcile import band, exposure, reconcile
-from hedgekeeper.venues.base import FundingUnknown, SpotReading, Venue, VenueError
+from hedgekeeper.venues.base import FundingUnknown, Venue, VenueError
 from hedgekeeper.watch import watch_forever
 
 log = structlog.get_logger("hedgekeeper.engine")
@@ -114,22 +114,9 @@ class LegEngine:
             self.policy.ratio(self.feed.snapshot(self.perp.now()))
 
     async def refresh(self, exposure_only: bool = False) -> None:
-        """A REST read of every input: the source of truth that streams only speed up. With
-        `exposure_only`, of the wallets X is made of (and the price their PnL is marked at): what
-        the glitch guard must confirm before an order may go (SPEC §2), and no more."""
-        assert self.feed and self.market
-        symbol, asset = self.market.symbol, self.leg.asset
-        # In this order: a collateral reading is marked at the price applied before it.
-        reads: list[Awaitable[Prices | Position | Collateral]] = [self.perp.prices(symbol)]
-        if not exposure_only:
-            reads.append(self.perp.position(symbol))
-        reads.append(self.perp.collateral(symbol))
-        spot = asyncio.gather(*(self.venues[v].spot(asset) for v in self.feed.spot_venues))
-        readings, spots = await asyncio.gather(asyncio.gather(*reads), spot)  # all at once
-        for reading in readings:
-            self.feed.apply(self.leg.perp.venue, reading)
-        for venue, amount in zip(self.feed.spot_venues, spots, strict=True):
-            self.feed.apply(venue, SpotReading(asset, amount))
+        """A REST read of every input, the collateral paired with its mark (refresh.py)."""
+        assert self.feed
+        await refresh.read(self.leg, self.venues, self.feed, exposure_only)
 
     async def collect_funding(self) -> None:
         assert self.market
@@ -161,7 +148,7 @@ class LegEngine:
             except VenueError as exc:
                 log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
             snap = self.feed.snapshot(self.perp.now())
-        stale = guards.stale(snap, self.leg)  # once: a replay decides at every point
+        stale = guards.unvouched(snap, self.leg)  # once: a replay decides at every point
         self._settle_expected(snap)
         h = self.policy.ratio(snap, fresh=stale is None)
         decision = reconcile(snap, self.leg, h)
@@ -224,6 +211,9 @@ class LegEngine:
             await self.refresh(exposure_only=True)
         except VenueError as exc:
             return self._hold("degraded", f"could not confirm exposure: {exc}", "glitch", decision)
+        if self.feed.unpaired:
+            why = f"could not confirm exposure: {self.feed.unpaired}"
+            return self._hold("degraded", why, "glitch", decision)
         fresh = exposure(self.feed.snapshot(self.perp.now()), self.leg)
         jump = decision.plan.exposure
         if abs(fresh - jump) <= self.leg.guards.glitch_fraction * max(jump, Decimal("1e-12")):

@@ -9,6 +9,13 @@ mark, but exchanges push a wallet update only when the wallet changes (Bybit nev
 move). So the snapshot carries the last collateral reading from the mark it was read at to the
 current one by the PnL the position made in between; without that, a price move alone would look
 like a change of exposure on an inverse perp and trade (SPEC §1 says it must not).
+
+That carry is only as right as the mark the reading is paired with. A REST read pairs them itself
+and says so in `Collateral.mark` (refresh.py), or says it could not (`unpaired`: the guards then
+hold the leg). A watched reading has no mark of its own: it is paired with the last mark the feed
+holds, so its PnL can be off by the mark's move since that mark was read (a tick of a price
+stream; up to the poll interval where a venue polls its wallet, as BingX and MEXC do), until the
+next REST read pairs it exactly.
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ class Feed:
         self.prices: Prices | None = None
         self.position: Position | None = None
         self.collateral: Collateral | None = None
-        self.collateral_mark: Decimal | None = None  # the mark when `collateral` was read
+        self.collateral_mark: Decimal | None = None  # the mark `collateral`'s PnL is at
+        self.unpaired: str | None = None  # why `collateral` could not be paired with its mark
         self.settings: AccountSettings | None = None
         self.spot: dict[str, Holding] = {}
         self.open_orders = 0
@@ -69,7 +77,9 @@ class Feed:
             self.position = reading
         elif isinstance(reading, Collateral):
             self.collateral = reading
-            self.collateral_mark = self.prices.mark if self.prices else None
+            held = self.prices.mark if self.prices else None
+            self.collateral_mark = held if reading.mark is None else reading.mark
+            self.unpaired = None  # a reader that cannot pair its reading says so after this
         elif isinstance(reading, AccountSettings):
             self.settings = reading
         self.changed.set()
@@ -101,6 +111,7 @@ class Feed:
             prices=self.prices,
             open_orders=self.open_orders,
             settings=self.settings,
+            unpaired=self.unpaired,
         )
 
     def marked_collateral(self) -> Collateral:
@@ -111,7 +122,7 @@ class Feed:
             return self.collateral
         delta = pnl(self.market, q, basis, mark)  # in the settle coin
         c = self.collateral
-        return replace(c, equity=c.equity + delta, free=max(c.free + delta, ZERO))
+        return replace(c, equity=c.equity + delta, free=max(c.free + delta, ZERO), mark=mark)
 
     def ages(self, now: float) -> dict[str, float]:
         stamps: dict[str, float] = {}

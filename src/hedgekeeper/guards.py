@@ -62,6 +62,11 @@ def stale(snap: Snapshot, leg: LegConfig) -> str | None:
     return None
 
 
+def unvouched(snap: Snapshot, leg: LegConfig) -> str | None:
+    """Why the inputs cannot be traded on: too old, or an equity not paired with its mark."""
+    return stale(snap, leg) or snap.unpaired
+
+
 def implausible_price(snap: Snapshot, leg: LegConfig) -> str | None:
     """A mark far from the index is a broken feed or a market in trouble: trade on neither."""
     index = snap.prices.index
@@ -148,7 +153,7 @@ def check(
         return refuse("circuit_breaker", f"leg halted: {state.halted}")
     if state.in_flight or state.awaiting_position:
         return refuse("in_flight", "waiting for the last order to be reflected in the position")
-    if (why := stale(snap, leg)) is not None:
+    if (why := unvouched(snap, leg)) is not None:
         return refuse("stale_data", why, degraded=True)
     if (why := implausible_price(snap, leg)) is not None:
         return refuse("price", why, degraded=True)
