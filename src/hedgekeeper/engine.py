@@ -148,9 +148,9 @@ class LegEngine:
             except VenueError as exc:
                 log.warning("rest_check_failed", leg=self.leg.name, error=str(exc))
             snap = self.feed.snapshot(self.perp.now())
-        stale = guards.unvouched(snap, self.leg)  # once: a replay decides at every point
+        unvouched = guards.unvouched(snap, self.leg)  # once: a replay decides at every point
         self._settle_expected(snap)
-        h = self.policy.ratio(snap, fresh=stale is None)
+        h = self.policy.ratio(snap, fresh=unvouched is None)
         decision = reconcile(snap, self.leg, h)
         self._moved(snap, decision)
         self.last = decision
@@ -164,14 +164,14 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
-            if stale is None:
+            if unvouched is None:
                 self._value(snap, p)
         if self.policy.last is not None:
             self.metrics.observe_policy(self.leg.name, self.policy.last)
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
         if decision.holds:
-            if stale:
-                return self._hold("degraded", stale, "stale_data", decision)
+            if unvouched:
+                return self._hold("degraded", unvouched, "stale_data", decision)
             self.memory.last_exposure = decision.plan.exposure if decision.plan else None
             return self._hold("live", decision.reason, None, decision)
         verdict = guards.check(
