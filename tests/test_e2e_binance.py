@@ -27,36 +27,14 @@ import pytest
 from tests.emulators.core.model import DERIVATIVES, SPOT
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.binance import COINM, binance_account, emulator
-from tests.processes import DaemonProcess, reap, start_daemon
+from tests.processes import WAIT, DaemonProcess, config_text, reap, start_daemon
 
 D = Decimal
-WAIT = 30.0
-CONFIG = """
-mode = "live"
-journal = "{journal}"
-[ops]
-enabled = false
-[log]
-level = "info"
-json = true
-[venues.binance]
-exchange = "binancecoinm"
-api_key = "{key}"
-secret = "{secret}"
-rest_interval = 0.5
-urls = {{ rest = "{rest}", ws = "{ws}" }}
-options = {{ enableRateLimit = false, timeout = 3000 }}
-[[legs]]
-name = "btc"
-asset = "BTC"
-perp = {{ venue = "binance", symbol = "BTC/USD:BTC" }}
-spot = [{{ venue = "binance" }}]
-hedge_ratio = 0.5
+LEG = """hedge_ratio = 0.5
 max_slippage = "0.1"
 [legs.guards]
 auto_transfer = true
-orders_per_minute = 30
-"""
+orders_per_minute = 30"""
 
 
 @pytest.fixture
@@ -100,8 +78,7 @@ def journal_rows(journal: Path, sql: str) -> list[Any]:
 async def test_spot_holding_hedged_on_coinm_with_transfers(emu: Emulator, tmp_path: Path) -> None:
     journal = tmp_path / "journal.sqlite"
     path = tmp_path / "binance.toml"
-    path.write_text(CONFIG.format(journal=journal, key=emu.api_key, secret=emu.secret,
-                                  rest=emu.rest_url, ws=emu.ws_url))  # fmt: skip
+    path.write_text(config_text(journal, [("btc", "binance", emu)], LEG, mode="live"))
     os.environ["HEDGEKEEPER_CONFIRM_LIVE"] = "1"
     try:
         daemon = await start_daemon(path, tmp_path)
