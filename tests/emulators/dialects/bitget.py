@@ -79,6 +79,11 @@ class Bitget(family.FamilyDialect):
     instruments = (INVERSE, LINEAR)
     order_paths = frozenset({ORDER_PATH})
     wallet_paths = frozenset({"/api/v2/mix/account/accounts"})
+    codes = CODES
+    order_keys = ("orderId", "clientOid")
+    position_modes = ("one_way_mode", "hedge_mode")
+    transfer_keys = ("fromType", "toType", "coin", "amount")
+    wallets = WALLETS
 
     def __init__(self, *, demo: bool = True) -> None:
         self.demo = demo
@@ -93,9 +98,8 @@ class Bitget(family.FamilyDialect):
         return Answer(200, envelope(result))
 
     def refuse(self, refusal: Refusal, call: Call) -> Answer:
-        code, message = CODES[refusal.reason]
-        code = refusal.code or code
-        return Answer(400, envelope(None, code, f"{message}: {refusal.detail}"), code)
+        code, text = self.refusal(refusal)
+        return Answer(400, envelope(None, code, text), code)
 
     def rate_limited(self, call: Call) -> Answer:
         return Answer(429, envelope(None, "429", "Too Many Requests"), "429")
@@ -208,11 +212,8 @@ class Bitget(family.FamilyDialect):
         i = self._instrument(call.params)
         self._margin_coin(call.params, i)
         lever = number(call.params.get("leverage"), "leverage")
-        try:
+        with family.unchanged_is_success():
             self.account.set_leverage(i, lever)
-        except Refusal as refusal:
-            if refusal.reason is not Reason.NOT_MODIFIED:
-                raise
         return {"symbol": i.id, "marginCoin": i.settle, "longLeverage": s_(lever),
                 "shortLeverage": s_(lever), "crossMarginLeverage": s_(lever),
                 "marginMode": "crossed"}  # fmt: skip
@@ -229,15 +230,7 @@ class Bitget(family.FamilyDialect):
 
     async def _set_position_mode(self, call: Call) -> object:
         self._product(call.params)
-        mode = call.params.get("posMode")
-        if mode not in ("one_way_mode", "hedge_mode"):
-            raise Refusal(Reason.INVALID, f"posMode {mode!r}")
-        try:
-            self.account.set_hedge_mode(mode == "hedge_mode")
-        except Refusal as refusal:
-            if refusal.reason is not Reason.NOT_MODIFIED:
-                raise
-        return {"posMode": mode}
+        return {"posMode": self._position_mode(call.params)}
 
     async def _place(self, call: Call) -> object:
         p = call.params
@@ -280,21 +273,13 @@ class Bitget(family.FamilyDialect):
         marketable = price is None or (price >= mark if side == "buy" else price <= mark)
         return size * (mark if marketable else price)
 
-    def _find(self, params: Mapping[str, Any]) -> Order:
-        i = self._instrument(params)
-        order = self.account.find(params.get("orderId"), params.get("clientOid"))
-        if order is None or order.instrument is not i:
-            raise Refusal(Reason.NOT_FOUND, "no such order")
-        return order
-
     async def _order(self, call: Call) -> object:
         order = self._find(call.params)
         size = self.sizes.get(order.order_id, order.qty)
         return shapes.order(order, size, self.account.hedge_mode)
 
     async def _cancel(self, call: Call) -> object:
-        order = self._find(call.params)
-        self.account.cancel(order.order_id, None)
+        order = self._cancel_order(call.params)
         return {"orderId": order.order_id, "clientOid": order.client_id}
 
     async def _bills(self, call: Call) -> object:
@@ -312,12 +297,7 @@ class Bitget(family.FamilyDialect):
         return {"bills": rows[: int(p.get("limit") or 100)], "endId": ""}
 
     async def _transfer(self, call: Call) -> object:
-        p = call.params
-        source, dest = WALLETS.get(str(p.get("fromType"))), WALLETS.get(str(p.get("toType")))
-        if source is None or dest is None:
-            raise Refusal(Reason.INVALID, f"transfer {p.get('fromType')} -> {p.get('toType')}")
-        coin, amount = str(p.get("coin", "")), number(p.get("amount"), "amount")
-        self.account.transfer(coin, amount, source, dest)
+        self._move(call.params)
         return {"transferId": str(shapes.now_ms()), "clientOid": None}
 
     # -- websockets ---------------------------------------------------------------------------
@@ -400,8 +380,6 @@ class Bitget(family.FamilyDialect):
     def configure(self, exchange: Any) -> Any:
         super().configure(exchange)
         exchange.options["uta"] = False
-        if self.demo:
-            exchange.set_sandbox_mode(True)
         return exchange
 
 

@@ -13,15 +13,8 @@ from decimal import Decimal
 
 from tests.emulators.core.account import Account
 from tests.emulators.core.model import DERIVATIVES, SPOT, ZERO, Execution, Instrument, Order, now_ms
-from tests.emulators.dialects.okx_style import Json, s
+from tests.emulators.dialects.okx_style import STATE, Json, s
 
-STATE = {
-    "new": "live",
-    "partially_filled": "partially_filled",
-    "filled": "filled",
-    "cancelled": "canceled",
-    "partially_filled_cancelled": "canceled",
-}
 PRODUCT = {"inverse": "COIN-FUTURES", "linear": "USDT-FUTURES"}
 
 

@@ -74,6 +74,11 @@ class Okx(family.FamilyDialect):
     instruments = (INVERSE, LINEAR)
     order_paths = frozenset({ORDER_PATH})
     wallet_paths = frozenset({"/api/v5/account/balance"})
+    codes = CODES
+    order_keys = ("ordId", "clOrdId")
+    position_modes = ("net_mode", "long_short_mode")
+    transfer_keys = ("from", "to", "ccy", "amt")
+    wallets = ACCOUNT_IDS
 
     def __init__(self, *, demo: bool = True, acct_level: str = "2") -> None:
         """`demo`: a demo-trading account (requests must carry the demo header)."""
@@ -99,9 +104,7 @@ class Okx(family.FamilyDialect):
         return Answer(200, envelope(result))
 
     def refuse(self, refusal: Refusal, call: Call) -> Answer:
-        code, message = CODES[refusal.reason]
-        code = refusal.code or code
-        text = f"{message}: {refusal.detail}"
+        code, text = self.refusal(refusal)
         if call.path == ORDER_PATH:
             client_id = self._client_id(call.params)
             body = envelope([shapes.failed(client_id, code, text)], "1", "All operations failed")
@@ -222,24 +225,13 @@ class Okx(family.FamilyDialect):
         instrument = self._instrument(p)
         if p.get("mgnMode") != "cross":
             raise Refusal(Reason.INVALID, "the emulator keeps cross margin only")
-        try:
+        with family.unchanged_is_success():
             self.account.set_leverage(instrument, number(p.get("lever"), "lever"))
-        except Refusal as refusal:
-            if refusal.reason is not Reason.NOT_MODIFIED:
-                raise
         return [{"instId": instrument.id, "lever": str(p.get("lever")), "mgnMode": "cross",
                  "posSide": "net"}]  # fmt: skip
 
     async def _set_position_mode(self, call: Call) -> object:
-        mode = call.params.get("posMode")
-        if mode not in ("net_mode", "long_short_mode"):
-            raise Refusal(Reason.INVALID, f"posMode {mode!r}")
-        try:
-            self.account.set_hedge_mode(mode == "long_short_mode")
-        except Refusal as refusal:
-            if refusal.reason is not Reason.NOT_MODIFIED:
-                raise
-        return [{"posMode": mode}]
+        return [{"posMode": self._position_mode(call.params)}]
 
     async def _batch_orders(self, call: Call) -> object:
         item = self._items(call.params)[0]
@@ -265,19 +257,11 @@ class Okx(family.FamilyDialect):
         )
         return [shapes.placed(self.account.place(spec))]
 
-    def _find(self, params: Mapping[str, Any]) -> Order:
-        instrument = self._instrument(params)
-        order = self.account.find(params.get("ordId"), params.get("clOrdId"))
-        if order is None or order.instrument is not instrument:
-            raise Refusal(Reason.NOT_FOUND, "no such order")
-        return order
-
     async def _order(self, call: Call) -> object:
         return [shapes.order(self._find(call.params))]
 
     async def _cancel(self, call: Call) -> object:
-        order = self._find(call.params)
-        self.account.cancel(order.order_id, None)
+        order = self._cancel_order(call.params)
         return [{"clOrdId": order.client_id, "ordId": order.order_id, "sCode": "0", "sMsg": ""}]
 
     async def _bills_archive(self, call: Call) -> object:
@@ -297,11 +281,9 @@ class Okx(family.FamilyDialect):
 
     async def _transfer(self, call: Call) -> object:
         p = call.params
-        source, dest = ACCOUNT_IDS.get(str(p.get("from"))), ACCOUNT_IDS.get(str(p.get("to")))
-        if source is None or dest is None or str(p.get("type", "0")) != "0":
+        if str(p.get("type", "0")) != "0":  # within the account, not to or from a sub-account
             raise Refusal(Reason.INVALID, f"transfer {p.get('from')} -> {p.get('to')}")
-        coin, amount = str(p.get("ccy", "")), number(p.get("amt"), "amt")
-        self.account.transfer(coin, amount, source, dest)
+        coin, _ = self._move(p)
         return [{"transId": str(now_ms()), "ccy": coin, "clientId": "", "from": p.get("from"),
                  "amt": p.get("amt"), "to": p.get("to")}]  # fmt: skip
 
@@ -376,7 +358,6 @@ class Okx(family.FamilyDialect):
     def configure(self, exchange: Any) -> Any:
         super().configure(exchange)
         if self.demo:
-            exchange.set_sandbox_mode(True)
             exchange.urls["api"] = self.ccxt_urls(self.emu.rest_url, self.emu.ws_url)
         return exchange
 

@@ -11,16 +11,9 @@ from decimal import Decimal
 
 from tests.emulators.core.account import Account
 from tests.emulators.core.model import UNIFIED, ZERO, Execution, Instrument, Order, now_ms
-from tests.emulators.dialects.okx_style import Json, s
+from tests.emulators.dialects.okx_style import STATE, Json, s
 
 FUNDING = "funding"  # the emulator's name of OKX's funding account ('6'); trading is UNIFIED
-STATE = {
-    "new": "live",
-    "partially_filled": "partially_filled",
-    "filled": "filled",
-    "cancelled": "canceled",
-    "partially_filled_cancelled": "canceled",
-}
 
 
 def envelope(data: object, code: str = "0", msg: str = "") -> Json:

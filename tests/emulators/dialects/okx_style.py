@@ -12,23 +12,31 @@ the success code and the envelope's extra fields differ: `Family` holds them.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tests.emulators.core.account import Account
 from tests.emulators.core.dialect import Call, Conn
-from tests.emulators.core.model import Reason, Refusal
+from tests.emulators.core.model import Instrument, Order, Reason, Refusal
 
 if TYPE_CHECKING:
     from tests.emulators.core.server import Emulator
 
 Json = dict[str, Any]
 EIGHT = Decimal("0.00000001")
+STATE = {  # the core's order status -> the family's order `state`
+    "new": "live",
+    "partially_filled": "partially_filled",
+    "filled": "filled",
+    "cancelled": "canceled",
+    "partially_filled_cancelled": "canceled",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,16 @@ def number(value: object, name: str) -> Decimal:
     if not found.is_finite():
         raise Refusal(Reason.INVALID, f"parameter {name} error: {value!r}")
     return found
+
+
+@contextlib.contextmanager
+def unchanged_is_success() -> Iterator[None]:
+    """A setting asked for as it already is: both exchanges answer it as a success."""
+    try:
+        yield
+    except Refusal as refusal:
+        if refusal.reason is not Reason.NOT_MODIFIED:
+            raise
 
 
 def signature(secret: str, payload: str) -> str:
@@ -172,11 +190,18 @@ async def on_message(
 
 class FamilyDialect:
     """What the OKX-style dialects do alike: binding, parameters, signatures and the demo header,
-    websocket paths, login, subscriptions and the snapshot each subscription is answered with
-    (`snapshot`, the dialect's), and a client's passphrase."""
+    refusals' codes, finding and cancelling an order, the position mode, transfers between the
+    exchange's named accounts, websocket paths, login, subscriptions and the snapshot each
+    subscription is answered with (`snapshot`, the dialect's), a client's passphrase and demo
+    trading."""
 
     wire: Family
     demo: bool
+    codes: Mapping[Reason, tuple[str, str]]  # a refusal's code and message
+    order_keys: tuple[str, str]  # the parameters naming an order: its id, its client id
+    position_modes: tuple[str, str]  # the `posMode` values: one-way, hedge
+    transfer_keys: tuple[str, str, str, str]  # a transfer's from, to, coin and amount
+    wallets: Mapping[str, str]  # the exchange's account names -> the core's wallets
 
     def bind(self, emu: Emulator) -> None:
         self.emu = emu
@@ -187,6 +212,47 @@ class FamilyDialect:
 
     def params(self, method: str, query: Mapping[str, str], body: str) -> dict[str, Any]:
         return params(method, query, body)
+
+    def refusal(self, refusal: Refusal) -> tuple[str, str]:
+        """The code and message the exchange answers `refusal` with."""
+        code, message = self.codes[refusal.reason]
+        return refusal.code or code, f"{message}: {refusal.detail}"
+
+    def _instrument(self, params: Mapping[str, Any]) -> Instrument:
+        raise NotImplementedError
+
+    def _find(self, params: Mapping[str, Any]) -> Order:
+        instrument = self._instrument(params)
+        by_id, by_client = self.order_keys
+        order = self.account.find(params.get(by_id), params.get(by_client))
+        if order is None or order.instrument is not instrument:
+            raise Refusal(Reason.NOT_FOUND, "no such order")
+        return order
+
+    def _cancel_order(self, params: Mapping[str, Any]) -> Order:
+        order = self._find(params)
+        self.account.cancel(order.order_id, None)
+        return order
+
+    def _position_mode(self, params: Mapping[str, Any]) -> str:
+        """Set the account's position mode from `posMode`; returns it."""
+        mode = params.get("posMode")
+        one_way, hedge = self.position_modes
+        if mode not in (one_way, hedge):
+            raise Refusal(Reason.INVALID, f"posMode {mode!r}")
+        with unchanged_is_success():
+            self.account.set_hedge_mode(mode == hedge)
+        return str(mode)
+
+    def _move(self, params: Mapping[str, Any]) -> tuple[str, Decimal]:
+        """A transfer between two of the exchange's accounts; returns its coin and amount."""
+        source_key, dest_key, coin_key, amount_key = self.transfer_keys
+        source, dest = params.get(source_key), params.get(dest_key)
+        if str(source) not in self.wallets or str(dest) not in self.wallets:
+            raise Refusal(Reason.INVALID, f"transfer {source} -> {dest}")
+        coin, amount = str(params.get(coin_key, "")), number(params.get(amount_key), amount_key)
+        self.account.transfer(coin, amount, self.wallets[str(source)], self.wallets[str(dest)])
+        return coin, amount
 
     def authenticate(self, call: Call) -> None:
         emu = self.emu
@@ -213,4 +279,6 @@ class FamilyDialect:
 
     def configure(self, exchange: Any) -> Any:
         exchange.password = self.emu.password
+        if self.demo:
+            exchange.set_sandbox_mode(True)
         return exchange
