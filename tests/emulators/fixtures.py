@@ -16,6 +16,7 @@ from tests.emulators.bybit_venue import make_bybit_venue
 from tests.emulators.core.account import Account
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import bybit
+from tests.venues.wire_venue import opened
 
 
 @pytest.fixture
@@ -60,7 +61,5 @@ async def ccxt_bybit(
 @pytest.fixture
 async def bybit_venue(bybit_emulator: Emulator) -> AsyncIterator[CcxtVenue]:
     """An opened Bybit venue (testnet mode, URLs overridden) on the UTA `bybit_emulator`."""
-    venue = make_bybit_venue(bybit_emulator)
-    await venue.open()
-    yield venue
-    await venue.close()
+    async with opened(make_bybit_venue(bybit_emulator)) as venue:
+        yield venue

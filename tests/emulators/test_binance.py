@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from ccxt.base import errors
 
+from tests.emulators.clients import ccxt_client
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.binance import BinanceFutures, emulator
 
@@ -35,15 +36,10 @@ async def clients() -> AsyncIterator[Callable[..., Any]]:
     made: list[Any] = []
 
     def make(emu: Emulator, name: str, pro: bool = False) -> Any:
-        if pro:
-            import ccxt.pro as module
-        else:
-            import ccxt.async_support as module
         options = dict(OPTIONS)
         if name == "binance":
             options["fetchMarkets"] = {"types": ["spot"]}
-        client = getattr(module, name)({"enableRateLimit": False, "options": options})
-        made.append(emu.configure(client))
+        made.append(client := ccxt_client(emu, pro, name, **options))
         return client
 
     yield make

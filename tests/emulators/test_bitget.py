@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt
-import ccxt.pro as ccxt_pro
 import pytest
 
+from tests.emulators.clients import ccxt_client, loaded
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.bitget import emulator
 
@@ -25,11 +25,9 @@ async def bitget() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 async def rest(bitget: Emulator) -> AsyncIterator[Any]:
-    exchange = bitget.configure(ccxt.bitget({"enableRateLimit": False, "options": dict(OPTIONS)}))
-    await exchange.load_markets()
-    await exchange.transfer("BTC", 0.1, "future", "spot")
-    yield exchange
-    await exchange.close()
+    async with loaded(ccxt_client(bitget, **OPTIONS)) as exchange:
+        await exchange.transfer("BTC", 0.1, "future", "spot")
+        yield exchange
 
 
 async def test_markets_trade_in_coin_and_the_uta_probe_is_never_sent(
@@ -43,7 +41,7 @@ async def test_markets_trade_in_coin_and_the_uta_probe_is_never_sent(
 
 
 async def test_without_uta_set_ccxt_probes_for_a_unified_account(bitget: Emulator) -> None:
-    exchange = bitget.configure(ccxt.bitget({"enableRateLimit": False}))
+    exchange = ccxt_client(bitget)
     del exchange.options["uta"]
     try:
         await exchange.fetch_balance({"type": "swap", "productType": "COIN-FUTURES"})
@@ -53,7 +51,7 @@ async def test_without_uta_set_ccxt_probes_for_a_unified_account(bitget: Emulato
 
 
 async def test_requests_need_the_paptrading_header_on_a_demo_account(bitget: Emulator) -> None:
-    live = bitget.configure(ccxt.bitget({"enableRateLimit": False, "options": dict(OPTIONS)}))
+    live = ccxt_client(bitget, **OPTIONS)
     live.set_sandbox_mode(False)
     try:
         with pytest.raises(ccxt.AuthenticationError, match="PAPTRADING"):
@@ -111,7 +109,7 @@ async def test_settings_and_funding_bills(bitget: Emulator, rest: Any) -> None:
 
 
 async def test_websockets_need_coin_futures_and_push_snapshots(bitget: Emulator, rest: Any) -> None:
-    pro = bitget.configure(ccxt_pro.bitget({"enableRateLimit": False, "options": {"uta": False}}))
+    pro = ccxt_client(bitget, pro=True, uta=False)
     pro.set_markets(rest.markets, rest.currencies)
     try:
         ticker = await pro.watch_ticker(INVERSE)

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt
-import ccxt.pro as ccxt_pro
 import pytest
 
+from tests.emulators.clients import ccxt_client, loaded
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects.okx import Okx, emulator
 
@@ -25,15 +25,13 @@ async def okx() -> AsyncIterator[Emulator]:
 
 @pytest.fixture
 async def rest(okx: Emulator) -> AsyncIterator[Any]:
-    exchange = okx.configure(ccxt.okx({"enableRateLimit": False, "options": dict(OPTIONS)}))
-    await exchange.load_markets()
-    yield exchange
-    await exchange.close()
+    async with loaded(ccxt_client(okx, **OPTIONS)) as exchange:
+        yield exchange
 
 
 @pytest.fixture
 async def pro(okx: Emulator, rest: Any) -> AsyncIterator[Any]:
-    exchange = okx.configure(ccxt_pro.okx({"enableRateLimit": False}))
+    exchange = ccxt_client(okx, pro=True)
     exchange.set_markets(rest.markets, rest.currencies)
     yield exchange
     await exchange.close()
@@ -51,9 +49,9 @@ async def test_markets_are_the_100_usd_inverse_swap_and_the_linear_one(rest: Any
 
 
 async def test_requests_need_the_passphrase_and_the_demo_header(okx: Emulator) -> None:
-    wrong = okx.configure(ccxt.okx({"enableRateLimit": False, "options": dict(OPTIONS)}))
+    wrong = ccxt_client(okx, **OPTIONS)
     wrong.password = "not-it"
-    live = okx.configure(ccxt.okx({"enableRateLimit": False, "options": dict(OPTIONS)}))
+    live = ccxt_client(okx, **OPTIONS)
     live.headers = {}  # no x-simulated-trading: a live request to a demo account
     try:
         with pytest.raises(ccxt.AuthenticationError, match="passphrase"):

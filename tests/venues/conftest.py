@@ -1,8 +1,9 @@
-"""Builders for a sim exchange on a short handwritten path, so each test states its own prices."""
+"""Builders for a sim exchange on a short handwritten path, so each test states its own prices;
+and `venue`, an opened wire venue on the test module's `emu` fixture (an emulator dialect)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,10 @@ import pytest
 
 from hedgekeeper.config import SimConfig
 from hedgekeeper.pricepath import PricePoint
+from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from hedgekeeper.venues.sim import SimExchange
+from tests.emulators.core.server import Emulator
+from tests.venues.wire_venue import opened, wire_venue
 
 T0 = 1_700_000_000.0
 HOUR = 3600.0
@@ -47,3 +51,9 @@ def make() -> MakeExchange:
         return SimExchange(sim_config(**overrides), hourly(*(prices or (50000,))))
 
     return build
+
+
+@pytest.fixture
+async def venue(emu: Emulator) -> AsyncIterator[CcxtVenue]:
+    async with opened(wire_venue(emu)) as found:
+        yield found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import SecretStr
@@ -15,17 +17,30 @@ from tests.emulators.core.server import Emulator
 FAST = Backoff(attempts=4, initial=0.001, maximum=0.01, stream_attempts=6)
 
 
-def wire_venue(emu: Emulator, mode: str = "testnet", **cfg: Any) -> CcxtVenue:
-    """Not opened; fast retries, no client-side throttle, the emulator's key, secret, passphrase."""
+def wire_venue(
+    emu: Emulator, mode: str = "testnet", name: str | None = None, **cfg: Any
+) -> CcxtVenue:
+    """Not opened; fast retries, no client-side throttle, the emulator's key, secret, passphrase
+    (`password=None` for none). Named `name`, else by its ccxt exchange id."""
     exchange = emu.dialect.exchange
     options = {"enableRateLimit": False, "timeout": 3000, **cfg.pop("options", {})}
+    settings = {"password": SecretStr(emu.password), **cfg}
     config = VenueConfig(
         exchange=exchange,
         api_key=SecretStr(emu.api_key),
         secret=SecretStr(emu.secret),
-        password=SecretStr(emu.password),
         urls=Urls(rest=emu.rest_url, ws=emu.ws_url),
         options=options,
-        **cfg,
+        **settings,
     )
-    return CcxtVenue(exchange, config, mode, quirks_for(exchange), FAST)
+    return CcxtVenue(name or exchange, config, mode, quirks_for(exchange), FAST)
+
+
+@contextlib.asynccontextmanager
+async def opened(venue: CcxtVenue) -> AsyncIterator[CcxtVenue]:
+    """`venue` opened for the block, closed after it."""
+    await venue.open()
+    try:
+        yield venue
+    finally:
+        await venue.close()

@@ -41,14 +41,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield e
 
 
-@pytest.fixture
-async def venue(emu: Emulator) -> AsyncIterator[CcxtVenue]:
-    opened = wire_venue(emu)
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
 async def test_uta_is_set_so_ccxt_never_probes_and_a_uta_config_is_refused(
     emu: Emulator, venue: CcxtVenue
 ) -> None:

@@ -37,14 +37,6 @@ async def emu() -> AsyncIterator[Emulator]:
         yield e
 
 
-@pytest.fixture
-async def venue(emu: Emulator) -> AsyncIterator[CcxtVenue]:
-    opened = wire_venue(emu)
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
 def dialect(emu: Emulator) -> okx.Okx:
     assert isinstance(emu.dialect, okx.Okx)
     return emu.dialect
