@@ -59,34 +59,28 @@ def test_secret_from_a_file(tmp_path: Path) -> None:
     assert settings.venues["sim"].secret_value("api_key") == "file-secret"
 
 
-BAD = {
-    "unknown top-level key": (GOOD + 'colour = "blue"\n', "colour: unknown key"),
-    "unknown leg key": (
-        GOOD.replace("hedge_ratio = 1.0", "hedge_ratio = 1.0\nhedge_raito = 1"),
-        "legs.0.hedge_raito: unknown key",
-    ),
-    "ratio above one": (
-        GOOD.replace("hedge_ratio = 1.0", "hedge_ratio = 1.5"),
-        "legs.0.hedge_ratio",
-    ),
-    "negative ratio": (
-        GOOD.replace("hedge_ratio = 1.0", "hedge_ratio = -0.1"),
-        "legs.0.hedge_ratio",
-    ),
+RATIO, MODE, SIM = "hedge_ratio = 1.0", 'mode = "dry-run"', 'exchange = "sim"'
+PERP, SPOT = 'perp = { venue = "sim"', 'spot = [{ venue = "sim" }'
+EDITS = {  # case: (a line of GOOD, what it becomes, what the error names)
+    "unknown leg key": (RATIO, RATIO + "\nhedge_raito = 1", "legs.0.hedge_raito: unknown key"),
+    "ratio above one": (RATIO, "hedge_ratio = 1.5", "legs.0.hedge_ratio"),
+    "negative ratio": (RATIO, "hedge_ratio = -0.1", "legs.0.hedge_ratio"),
     "missing venue": (
-        GOOD.replace('perp = { venue = "sim"', 'perp = { venue = "bybit"'),
+        PERP,
+        'perp = { venue = "bybit"',
         "legs.0.perp.venue: no venue named 'bybit'",
     ),
     "missing spot venue": (
-        GOOD.replace('spot = [{ venue = "sim" }', 'spot = [{ venue = "okx" }'),
+        SPOT,
+        'spot = [{ venue = "okx" }',
         "legs.0.spot.0.venue: no venue named 'okx'",
     ),
-    "non-numeric amount": (
-        GOOD.replace('amount = "0.5"', 'amount = "lots"'),
-        "legs.0.spot.1.amount",
-    ),
-    "wrong type": (GOOD.replace('mode = "dry-run"', "mode = 3"), "mode"),
-    "bad mode": (GOOD.replace('mode = "dry-run"', 'mode = "yolo"'), "mode"),
+    "non-numeric amount": ('amount = "0.5"', 'amount = "lots"', "legs.0.spot.1.amount"),
+    "wrong type": (MODE, "mode = 3", "mode"),
+    "bad mode": (MODE, 'mode = "yolo"', "mode"),
+}
+BAD = {case: (GOOD.replace(old, new), named) for case, (old, new, named) in EDITS.items()} | {
+    "unknown top-level key": (GOOD + 'colour = "blue"\n', "colour: unknown key"),
     "duplicate legs": (
         GOOD + GOOD[GOOD.index("[[legs]]") :],
         "legs.1.name: duplicate leg name 'btc'",
@@ -95,8 +89,7 @@ BAD = {
     "no legs": (GOOD[: GOOD.index("[[legs]]")], "legs"),
     "leverage above one": (GOOD + "leverage = 3\n", "legs.0.leverage"),
     "polled slower than the staleness limit": (
-        GOOD.replace('exchange = "sim"', 'exchange = "sim"\npoll_interval = 120')
-        + "[legs.guards]\nmax_age_seconds = 60\n",
+        GOOD.replace(SIM, SIM + "\npoll_interval = 120") + "[legs.guards]\nmax_age_seconds = 60\n",
         "legs.0.guards.max_age_seconds: 60 s is not longer than venue 'sim''s poll_interval",
     ),
 }
