@@ -1,16 +1,15 @@
 """Two pictures of `simulate --compare`: every policy's value path with its floor, and h(t).
 
-matplotlib is imported here only, with the Agg backend, so the comparison's table and JSON do
-not need it.
+matplotlib comes in through `Canvas`, only when drawing: the comparison's table and JSON do not
+need it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from hedgekeeper.canvas import Canvas
 from hedgekeeper.simulate_compare import Series
 
 __all__ = ["plot"]
@@ -20,29 +19,10 @@ DPI = 80
 
 def plot(runs: Sequence[Series], out: Path, title: str) -> list[Path]:
     """compare-value.png and compare-ratio.png in `out`; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    when = mdates.date2num([datetime.fromtimestamp(t, UTC) for t in runs[0].ts])  # type: ignore[no-untyped-call]
+    canvas = Canvas(out, DPI, ticks=8)
+    plt, dates = canvas.plt, canvas.dates
+    when = canvas.when(runs[0].ts)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    paths: list[Path] = []
-
-    def dates(axes: Any) -> None:
-        locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
-        axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-        axes.grid(alpha=0.3)
-
-    def save(figure: Any, name: str) -> None:
-        figure.tight_layout()
-        path = out / name
-        figure.savefig(path, dpi=DPI)
-        plt.close(figure)
-        paths.append(path)
 
     figure, axes = plt.subplots(figsize=(11, 4.8))
     axes.plot(when, runs[0].unhedged, color="black", lw=0.8, alpha=0.5, label="unhedged")
@@ -56,7 +36,7 @@ def plot(runs: Sequence[Series], out: Path, title: str) -> list[Path]:
     axes.set_title(f"Value of the holding under each policy, with its floor ({title})", fontsize=10)
     axes.legend(loc="upper left", fontsize=7)
     dates(axes)
-    save(figure, "compare-value.png")
+    canvas.save(figure, "compare-value.png")
 
     figure, axes = plt.subplots(figsize=(11, 3.6))
     for i, run in enumerate(runs):
@@ -66,5 +46,5 @@ def plot(runs: Sequence[Series], out: Path, title: str) -> list[Path]:
     axes.set_title(f"Hedge ratio h(t) each policy targets ({title})", fontsize=10)
     axes.legend(loc="lower left", fontsize=7)
     dates(axes)
-    save(figure, "compare-ratio.png")
-    return paths
+    canvas.save(figure, "compare-ratio.png")
+    return canvas.paths

@@ -2,17 +2,16 @@
 
 value.png: what the holding was worth with and without the hedge, with a close-up of the worst
 24 hours; ratio.png: the hedge ratio achieved against the target; funding.png: what funding paid
-(or cost) and what fees cost over time. matplotlib is imported here only, with the Agg backend,
-so a server without a display (or without matplotlib) can still run a replay and read its table.
+(or cost) and what fees cost over time. matplotlib comes in through `Canvas`, only when drawing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hedgekeeper.canvas import Canvas
 from hedgekeeper.report import Figures, worst_day
 from hedgekeeper.simulate import Hour, Replay
 from hedgekeeper.units import coins, pct
@@ -25,32 +24,11 @@ DPI = 90
 
 def plot(replay: Replay, fig: Figures, out: Path) -> list[Path]:
     """value.png, ratio.png and funding.png in `out`; returns their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
+    canvas = Canvas(out, DPI, ticks=6)
+    plt, dates = canvas.plt, canvas.dates
     hours = replay.hours
-    moments = [datetime.fromtimestamp(h.ts, UTC) for h in hours]
-    when: Sequence[float] = mdates.date2num(moments)  # type: ignore[no-untyped-call]
+    when = canvas.when([h.ts for h in hours])
     title = f"h = {fig.hedge_ratio}, {fig.start[:10]} to {fig.end[:10]}"
-    out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-
-    def dates(axes: Any) -> None:
-        locator = mdates.AutoDateLocator(maxticks=6)  # type: ignore[no-untyped-call]
-        axes.xaxis.set_major_locator(locator)
-        concise = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
-        axes.xaxis.set_major_formatter(concise)
-        axes.grid(alpha=0.3)
-
-    def save(figure: Any, name: str) -> None:
-        figure.tight_layout()
-        path = out / name
-        figure.savefig(path, dpi=DPI)
-        plt.close(figure)
-        paths.append(path)
 
     figure, (main, zoom) = plt.subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 1.2]}
@@ -70,7 +48,7 @@ def plot(replay: Replay, fig: Figures, out: Path) -> list[Path]:
         fontsize=9,
     )
     dates(zoom)
-    save(figure, "value.png")
+    canvas.save(figure, "value.png")
 
     figure, axes = plt.subplots(figsize=(11, 3.2))
     share = [float(h.hedged_coin / h.exposure) if h.exposure else 0.0 for h in hours]
@@ -89,7 +67,7 @@ def plot(replay: Replay, fig: Figures, out: Path) -> list[Path]:
     )
     axes.legend(loc="upper left", fontsize=8)
     dates(axes)
-    save(figure, "ratio.png")
+    canvas.save(figure, "ratio.png")
 
     figure, axes = plt.subplots(figsize=(11, 3.2))
     axes.plot(when, [float(h.funding_quote) for h in hours], color="tab:green", label="funding")
@@ -103,8 +81,8 @@ def plot(replay: Replay, fig: Figures, out: Path) -> list[Path]:
     )
     axes.legend(loc="upper left", fontsize=8)
     dates(axes)
-    save(figure, "funding.png")
-    return paths
+    canvas.save(figure, "funding.png")
+    return canvas.paths
 
 
 def _values(axes: Any, when: Sequence[float], hours: Sequence[Hour], fig: Figures, at: Any) -> None:
