@@ -21,6 +21,19 @@ D = Decimal
 NOW = 1_700_000_000.0
 
 
+def sim_leg(**more: Any) -> dict[str, Any]:
+    """A config leg hedging the sim venue's BTC on its inverse perp at h = 1, as the settings'
+    dict; `more` adds keys (`sim_leg(...) | overrides` replaces them)."""
+    return {
+        "name": "btc",
+        "asset": "BTC",
+        "perp": {"venue": "sim", "symbol": "BTC/USD:BTC"},
+        "spot": [{"venue": "sim"}],
+        "hedge_ratio": "1",
+        **more,
+    }
+
+
 def market(symbol: str, contract_size: str, step: str, fee: str, tick: str) -> MarketSpec:
     """A BTC perp from its unified symbol: inverse when it settles in the base coin."""
     base, rest = symbol.split("/")

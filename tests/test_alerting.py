@@ -22,6 +22,7 @@ from hedgekeeper.journal import Journal
 from hedgekeeper.supervisor import Daemon
 from hedgekeeper.venues.base import OrderRejected
 from hedgekeeper.venues.sim import SimVenue
+from tests.fakes import sim_leg
 
 D = Decimal
 TOKEN = "tok-SECRET-5b1e9c"  # part of the alert URL: must never be printed or logged
@@ -99,18 +100,9 @@ def settings_for(tmp_path: Path, url: str, **alerts: Any) -> Settings:
                 }
             },
             "legs": [
-                {
-                    "name": "btc",
-                    "asset": "BTC",
-                    "perp": {"venue": "sim", "symbol": "BTC/USD:BTC"},
-                    "spot": [{"venue": "sim"}],
-                    "hedge_ratio": "1",
-                    "guards": {
-                        "max_age_seconds": 20,
-                        "breaker_failures": 2,
-                        "orders_per_minute": 1000,
-                    },
-                },
+                sim_leg(
+                    guards={"max_age_seconds": 20, "breaker_failures": 2, "orders_per_minute": 1000}
+                ),
                 {
                     "name": "cold",
                     "asset": "BTC",

@@ -17,6 +17,7 @@ import pytest
 from hedgekeeper.config import PerpRef, Settings, SimMarket
 from hedgekeeper.pricepath import PricePathError
 from hedgekeeper.simulate import Replay, SimulateError, prepare, run
+from tests.fakes import sim_leg
 
 D = Decimal
 SAT = D("0.00000001")
@@ -53,17 +54,12 @@ def settings(events: list[dict[str, Any]] | None = None, fee: str = "0", **leg: 
                 }
             },
             "legs": [
-                {
-                    "name": "btc",
-                    "asset": "BTC",
-                    "perp": {"venue": "sim", "symbol": "BTC/USD:BTC"},
-                    "spot": [{"venue": "sim"}],
-                    "hedge_ratio": "1",
-                    "order_type": "market",
-                    "deadband": {"percent": "0"},
-                    "guards": {"auto_transfer": True},
-                    **leg,
-                }
+                sim_leg(
+                    order_type="market",
+                    deadband={"percent": "0"},
+                    guards={"auto_transfer": True},
+                )
+                | leg
             ],
         }
     )

@@ -13,6 +13,7 @@ from hedgekeeper.config import Settings
 from hedgekeeper.reconcile import band, plan
 from hedgekeeper.supervisor import Daemon
 from hedgekeeper.venues.sim import SimVenue
+from tests.fakes import sim_leg
 
 D = Decimal
 
@@ -46,16 +47,10 @@ def sim_settings(tmp_path: Path, **leg: Any) -> Settings:
                 }
             },
             "legs": [
-                {
-                    "name": "btc",
-                    "asset": "BTC",
-                    "perp": {"venue": "sim", "symbol": "BTC/USD:BTC"},
-                    "spot": [{"venue": "sim"}],
-                    "hedge_ratio": "1",
-                    "max_order": "100000",
-                    "guards": {"auto_transfer": True, "orders_per_minute": 1000},
-                    **leg,
-                }
+                sim_leg(
+                    max_order="100000", guards={"auto_transfer": True, "orders_per_minute": 1000}
+                )
+                | leg
             ],
         }
     )
