@@ -6,9 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from hedgekeeper.config import Urls, VenueConfig
+from hedgekeeper.domain import OrderRequest
+from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin
 from hedgekeeper.venues.ccxt.transport import Backoff
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from hedgekeeper.venues.registry import quirks_for
@@ -44,3 +47,16 @@ async def opened(venue: CcxtVenue) -> AsyncIterator[CcxtVenue]:
         yield venue
     finally:
         await venue.close()
+
+
+async def refusal_codes(
+    venue: CcxtVenue, once: OrderRequest, too_big: OrderRequest
+) -> tuple[str | None, str | None]:
+    """Place `once` twice, then `too_big`: the exchange codes of the `DuplicateClientId` and the
+    `InsufficientMargin` that the second and the third raise."""
+    await venue.place(once)
+    with pytest.raises(DuplicateClientId) as dup:
+        await venue.place(once)
+    with pytest.raises(InsufficientMargin) as margin:
+        await venue.place(too_big)
+    return dup.value.code, margin.value.code

@@ -9,8 +9,6 @@ import pytest
 
 from hedgekeeper.domain import ContractKind, OrderRequest, OrderState, Prices, Side
 from hedgekeeper.venues.base import (
-    DuplicateClientId,
-    InsufficientMargin,
     OrderRejected,
     Reading,
     VenueError,
@@ -20,7 +18,7 @@ from tests.emulators.core.account import Account
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import okx
 from tests.emulators.dialects.okx_shapes import FUNDING
-from tests.venues.wire_venue import wire_venue
+from tests.venues.wire_venue import refusal_codes, wire_venue
 
 D = Decimal
 INVERSE, LINEAR = "BTC/USD:BTC", "BTC/USDT:USDT"
@@ -145,13 +143,9 @@ async def test_an_id_okx_would_refuse_is_refused_before_sending(
 
 
 async def test_per_item_scodes_map_to_duplicate_and_margin(emu: Emulator, venue: CcxtVenue) -> None:
-    await venue.place(order(Side.SELL, 100, "dup1"))
-    with pytest.raises(DuplicateClientId) as dup:
-        await venue.place(order(Side.SELL, 100, "dup1"))
-    assert dup.value.code == "51016"
-    with pytest.raises(InsufficientMargin) as margin:
-        await venue.place(order(Side.SELL, 100000, "big1"))
-    assert margin.value.code == "51008"
+    once, too_big = order(Side.SELL, 100, "dup1"), order(Side.SELL, 100000, "big1")
+    codes = await refusal_codes(venue, once, too_big)
+    assert codes == ("51016", "51008")
 
 
 async def test_prices_come_from_the_mark_price_endpoint(venue: CcxtVenue) -> None:
