@@ -76,7 +76,7 @@ def inverse(contract: int, step: str, minimum: int, tick: str) -> MarketSpec:
 
 
 def two_btc() -> Account:
-    """2 BTC (and no USDT) at 60,000, where the emulator's deposits land."""
+    """2 BTC and no USDT at 60,000, as `Account` lays them out."""
     return Account(price=Decimal(60000), balances={"BTC": Decimal(2), "USDT": Decimal(0)})
 
 
