@@ -127,10 +127,10 @@ class FaultyVenue:
             raise error
         return await self.inner.place(request)
 
-    async def order(self, symbol: str, client_id: str) -> Any:
+    async def order(self, symbol: str, client_id: str, exchange_id: str | None = None) -> Any:
         if self.lookup_faults:
             raise self.lookup_faults.pop(0)
-        return await self.inner.order(symbol, client_id)
+        return await self.inner.order(symbol, client_id, exchange_id)
 
 
 class ReadCounting(FaultyVenue):

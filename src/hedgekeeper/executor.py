@@ -2,6 +2,10 @@
 
 Three outcomes, not two: an order request that timed out may have been executed, so it is looked
 up by its client id before anything else is sent, and the leg stays blocked until it is settled.
+The exchange's order id is journaled the moment an answer gives it, before the order is polled or
+cancelled, and every later lookup (recovery after a crash too) passes it to the venue: some
+exchanges look an order up by their own id only. An order the exchange gave an id is never taken
+for one that did not arrive.
 """
 
 from __future__ import annotations
@@ -105,8 +109,12 @@ class Executor:
         return Outcome(opened.id, opened.client_id, OrderState.REJECTED, Decimal(0), message)
 
     async def _follow(self, opened: OpenIntent, report: OrderReport) -> Outcome:
-        """An accepted order that is not final yet (a resting limit) is polled, then cancelled."""
+        """An accepted order that is not final yet (a resting limit) is polled, then cancelled,
+        by the exchange id the answer gave, committed first (a crash while it rests must not
+        lose it)."""
         if not report.state.final:
+            if report.exchange_id is not None and report.exchange_id != opened.exchange_id:
+                opened = self.journal.keep_exchange_id(opened, report.exchange_id, self.clock())
             report = await self._poll_or_cancel(opened) or report
         signed = self.journal.record(opened, report)
         state = report.state if report.state.final else OrderState.UNKNOWN
@@ -126,40 +134,38 @@ class Executor:
         for _ in range(self.lookup_attempts):
             await asyncio.sleep(self.lookup_delay)
             try:
-                found = await self.venue.order(opened.symbol, opened.client_id)
+                found = await self.venue.order(opened.symbol, opened.client_id, opened.exchange_id)
             except VenueError:
                 continue
             if found is not None and found.state.final:
                 return found
         try:
-            return await self.venue.cancel(opened.symbol, opened.client_id)
+            return await self.venue.cancel(opened.symbol, opened.client_id, opened.exchange_id)
         except VenueError:
             return None
 
     async def settle(self, opened: OpenIntent) -> Outcome:
-        """Find out what became of an order whose answer we never got, by its client id."""
+        """Find out what became of an order whose answer we never got (or whose end we never
+        read), by its client id and the exchange's id of it when the journal has one."""
         unseen = 0
         for attempt in range(self.lookup_attempts):
             if attempt:
                 await asyncio.sleep(self.lookup_delay * attempt)
             try:
-                found = await self.venue.order(opened.symbol, opened.client_id)
+                found = await self.venue.order(opened.symbol, opened.client_id, opened.exchange_id)
             except VenueError as exc:
                 log.warning("order_lookup_failed", client_id=opened.client_id, error=str(exc))
                 continue
             if found is not None:
                 return await self._follow(opened, found)
             unseen += 1
-        if unseen == self.lookup_attempts:
+        if unseen == self.lookup_attempts and opened.exchange_id is None:
             # Every lookup answered "never seen": the request did not reach the exchange.
             return self._reject(opened, "not found at the exchange by client id: never placed")
-        return Outcome(
-            opened.id,
-            opened.client_id,
-            OrderState.UNKNOWN,
-            Decimal(0),
-            "could not reach the exchange to settle the order",
-        )
+        why = "could not reach the exchange to settle the order"
+        if unseen == self.lookup_attempts:  # it did arrive: it had an id there
+            why = f"the exchange gave it id {opened.exchange_id} but does not find it now"
+        return Outcome(opened.id, opened.client_id, OrderState.UNKNOWN, Decimal(0), why)
 
     async def recover(self, leg: str) -> list[Outcome]:
         """Crash recovery: settle every intent of `leg` sent to this executor's venue that the

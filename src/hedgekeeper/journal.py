@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,6 +74,7 @@ class OpenIntent:
     contracts: Decimal
     state: OrderState
     venue: str | None  # the venue it was sent to; None in journals older than the column
+    exchange_id: str | None = None  # the exchange's order id, once an answer has given it
 
 
 def _stored(account: AccountIdentity) -> dict[str, str | None]:
@@ -278,8 +279,18 @@ class Journal:
             "UPDATE intents SET state=?, updated=? WHERE id=?", (state.value, ts, intent.id)
         )
 
+    def keep_exchange_id(self, intent: OpenIntent, exchange_id: str, ts: float) -> OpenIntent:
+        """Commit the exchange's order id the moment an answer gives it (a resting order is
+        then polled and cancelled): an exchange that looks orders up by its own id only (WEEX)
+        finds the order by it after any crash. Returns the intent carrying the id."""
+        self.store.query(
+            "UPDATE intents SET exchange_id=?, updated=? WHERE id=?", (exchange_id, ts, intent.id)
+        )
+        return replace(intent, exchange_id=exchange_id)
+
     def record(self, intent: OpenIntent, report: OrderReport) -> Decimal:
-        """Journal the exchange's report; on a final one, the signed fill. Returns the fill."""
+        """Journal the exchange's report; on a final one, the signed fill. Returns the fill.
+        The intent keeps the report's exchange order id (or the one it had)."""
         signed = report.filled if intent.side is Side.BUY else -report.filled
         with self.store.tx() as tx:
             tx.execute(
@@ -298,8 +309,9 @@ class Journal:
                 ),
             )
             tx.execute(
-                "UPDATE intents SET state=?, updated=? WHERE id=?",
-                (report.state.value, report.ts, intent.id),
+                "UPDATE intents SET state=?, updated=?, exchange_id=COALESCE(?, exchange_id)"
+                " WHERE id=?",
+                (report.state.value, report.ts, report.exchange_id, intent.id),
             )
             if report.state.final and report.filled > 0:
                 tx.execute(
@@ -323,14 +335,17 @@ class Journal:
         sent to that venue (or to an unrecorded one)."""
         final = tuple(s.value for s in OrderState if s.final)
         rows = self.store.query(
-            "SELECT id, client_id, leg, symbol, side, contracts, state, venue FROM intents"
+            "SELECT id, client_id, leg, symbol, side, contracts, state, venue, exchange_id"
+            " FROM intents"
             f" WHERE account=? AND state NOT IN ({','.join('?' * len(final))})"
             " AND (CAST(? AS TEXT) IS NULL OR leg = ?)"
             " AND (CAST(? AS TEXT) IS NULL OR venue IS NULL OR venue = ?) ORDER BY id",
             (self.account, *final, leg, leg, venue, venue),
         )
         return [
-            OpenIntent(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]), r[7])
+            OpenIntent(
+                r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), OrderState(r[6]), r[7], r[8]
+            )
             for r in rows
         ]
 

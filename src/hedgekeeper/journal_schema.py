@@ -110,6 +110,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX valuations_leg ON valuations (account, leg, ts)",
         ),
     ),
+    Migration(
+        4,
+        "the exchange's order id on the intent, kept from the create reply on, for lookups by it",
+        (
+            "ALTER TABLE intents ADD COLUMN exchange_id TEXT",
+            # An older journal kept the id only with each report: an intent left open by one
+            # (a resting order whose end was never read) gets the id of its latest report.
+            "UPDATE intents SET exchange_id = (SELECT o.exchange_id FROM orders o"
+            " WHERE o.intent_id = intents.id AND o.exchange_id IS NOT NULL"
+            " ORDER BY o.id DESC LIMIT 1) WHERE exchange_id IS NULL",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

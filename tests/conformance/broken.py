@@ -184,7 +184,9 @@ BREAKERS: dict[str, tuple[type[Forward], str]] = {
 class LookupNeverFinds(Forward):
     """Never finds an order by its client id."""
 
-    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         return None
 
 

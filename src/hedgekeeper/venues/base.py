@@ -113,10 +113,17 @@ class Venue(Protocol):
     async def place(self, request: OrderRequest) -> OrderReport:
         """Send one order; raise OrderRejected, OutcomeUnknown or VenueUnavailable on failure."""
 
-    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
-        """Look an order up by client id; None when the exchange has never seen it."""
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
+        """Look an order up by client id; None when the exchange has never seen it.
+        `exchange_id`: the exchange's own id of it, when an answer gave it (the journal keeps
+        it), for an exchange that looks orders up by its id only; others may ignore it."""
 
-    async def cancel(self, symbol: str, client_id: str) -> OrderReport | None: ...
+    async def cancel(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
+        """Cancel the order if it is still open; what became of it (None: never seen)."""
 
     async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
         """Client ids of the account's orders on `symbol`, open or done since `since`: whoever

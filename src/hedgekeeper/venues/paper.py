@@ -164,10 +164,14 @@ class PaperVenue:
         self.orders[request.client_id] = report
         return report
 
-    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         return self.orders.get(client_id)
 
-    async def cancel(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def cancel(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         return self.orders.get(client_id)
 
     async def recent_client_ids(self, symbol: str, since: float) -> list[str]:

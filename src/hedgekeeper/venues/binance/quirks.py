@@ -160,7 +160,9 @@ class BinanceQuirks(Quirks):
         whole_steps(market, contracts.to_amount(market, request.contracts, self.unit(market)))
         return await super().place(ctx, market, request)
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
         try:
             found: object = await ctx.ex.fetch_order(
                 None, market.symbol, {"clientOrderId": client_id}

@@ -169,7 +169,9 @@ class BitgetQuirks(Quirks):
         if now.leverage != leverage:
             await ctx.ex.set_leverage(int(leverage), symbol)
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
         """The order; a coin-futures cover carries the position's entry price too (`report`
         needs it: the face a cover closed is its coin at the entry, which closing leaves as is;
         a cover that closed the whole position leaves none, and its average price stands in)."""

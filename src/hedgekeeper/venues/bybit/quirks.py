@@ -147,7 +147,9 @@ class BybitQuirks(Quirks):
             await unless_unchanged(traits, ex.set_margin_mode(margin_mode, symbol, params))
         await unless_unchanged(traits, ex.set_leverage(lev, symbol))
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
         for fetch in (ctx.ex.fetch_open_orders, ctx.ex.fetch_canceled_and_closed_orders):
             found = await fetch(market.symbol, None, None, {"orderLinkId": client_id})
             for order in parse.items(found, f"orders {client_id}"):

@@ -175,8 +175,12 @@ class Quirks:
             market.symbol, kind, request.side.value, float(amount), price, params
         )
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
-        """The raw ccxt order carrying `client_id`, or None when the exchange never saw it."""
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
+        """The raw ccxt order carrying `client_id`, or None when the exchange never saw it.
+        `exchange_id` is the exchange's id of it when an answer gave it (None after a crash
+        between send and reply); lookups by client id need not use it."""
         for fetch in (ctx.ex.fetch_open_orders, ctx.ex.fetch_closed_orders):
             for order in parse.items(await fetch(market.symbol), "orders"):
                 if parse.mapping(order, "order").get("clientOrderId") == client_id:

@@ -19,7 +19,7 @@ import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -301,37 +301,49 @@ class CcxtVenue:
             reply = await self.quirks.place(self.ctx(), market, request)
         except Exception as exc:
             raise self.error(exc, order=True) from None
+        exchange_id = reply.get("id") if isinstance(reply, dict) else None
+        exchange_id = exchange_id if isinstance(exchange_id, str) and exchange_id else None
         try:
-            found = await self.order(request.symbol, request.client_id)
+            found = await self.order(request.symbol, request.client_id, exchange_id)
         except VenueError:
             found = None
-        if found is not None:
-            return found
-        exchange_id = reply.get("id") if isinstance(reply, dict) else None
-        if not isinstance(exchange_id, str):
+        if found is not None:  # the reply's id goes with it, for every later lookup
+            return found if found.exchange_id else replace(found, exchange_id=exchange_id)
+        if exchange_id is None:
             raise OutcomeUnknown(f"{self.name}: order {request.client_id}: reply without an id")
         return OrderReport(
             request.client_id, OrderState.OPEN, parse.ZERO, None, parse.ZERO, self.now(),
             exchange_id, f"accepted on {market.symbol}; state not read yet",
         )  # fmt: skip
 
-    async def _find(self, market: MarketSpec, client_id: str) -> object | None:
-        return await self.read(lambda: self.quirks.find_order(self.ctx(), market, client_id))
+    async def _find(
+        self, market: MarketSpec, client_id: str, exchange_id: str | None
+    ) -> object | None:
+        return await self.read(
+            lambda: self.quirks.find_order(self.ctx(), market, client_id, exchange_id)
+        )
 
-    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         market = await self.market(symbol)
-        raw = await self._find(market, client_id)
+        raw = await self._find(market, client_id, exchange_id)
         return None if raw is None else self.quirks.report(self.ctx(), market, raw, client_id)
 
-    async def cancel(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def cancel(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         market = await self.market(symbol)
-        raw = await self._find(market, client_id)
+        raw = await self._find(market, client_id, exchange_id)
         if raw is None:
             return None
-        if parse.mapping(raw, "order").get("status") == "open":
+        found = parse.mapping(raw, "order")
+        if found.get("status") == "open":
             with contextlib.suppress(VenueError):  # filled or gone meanwhile: the lookup says
                 await self.write(lambda: self.quirks.cancel(self.ctx(), market, client_id, raw))
-        return await self.order(symbol, client_id)
+        found_id = found.get("id")
+        known = exchange_id or (found_id if isinstance(found_id, str) else None)
+        return await self.order(symbol, client_id, known)
 
     async def recent_client_ids(self, symbol: str, since: float) -> list[str]:
         if not self.traits.lists_orders:  # not known to work there: no check rather than noise

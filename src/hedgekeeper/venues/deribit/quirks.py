@@ -166,7 +166,9 @@ class DeribitQuirks(Quirks):
     def order_params(self, traits: Traits, request: OrderRequest) -> dict[str, Any]:
         return {**super().order_params(traits, request), "label": request.client_id}
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
         """The one order labelled `client_id` on this instrument, as a ccxt order.
 
         Deribit keeps labels non-unique: orders of other instruments or with other labels are

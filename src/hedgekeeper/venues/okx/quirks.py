@@ -116,7 +116,9 @@ class OkxQuirks(Quirks):
                 raise
         await ctx.ex.set_leverage(int(leverage), market.symbol, {"marginMode": "cross"})
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
         try:
             found: object = await ctx.ex.fetch_order(
                 None, market.symbol, {"clientOrderId": client_id}

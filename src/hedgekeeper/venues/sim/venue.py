@@ -130,10 +130,14 @@ class SimVenue:
     async def place(self, request: OrderRequest) -> OrderReport:
         return self.exchange.place(request)
 
-    async def order(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         return self.exchange.order(symbol, client_id)
 
-    async def cancel(self, symbol: str, client_id: str) -> OrderReport | None:
+    async def cancel(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
         """Sim orders never rest, so cancelling only reports what became of the order."""
         return self.exchange.order(symbol, client_id)
 

@@ -78,6 +78,17 @@ def one_order(found: Sequence[object], client_id: str) -> object | None:
     return next(iter(by_id.values()), None)
 
 
+def ours(raw: object, exchange_id: str, client_id: str) -> object:
+    """The order WEEX returned for `exchange_id`, if it carries our client id: the id came from
+    the journal, and an order of someone else's must be neither cancelled nor counted."""
+    order = parse.mapping(raw, f"order {exchange_id}")
+    got = order.get("clientOrderId")
+    if got != client_id:
+        raise BadReply(f"order {exchange_id}: WEEX says it carries client id {parse.show(got)},"
+                       f" not {client_id}")  # fmt: skip
+    return raw
+
+
 def open_while_partly_filled(raw: object) -> object:
     """WEEX says PARTIALLY_FILLED of a resting order that has filled in part; ccxt passes the
     word through as a status it does not know. It is open."""

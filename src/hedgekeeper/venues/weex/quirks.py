@@ -17,9 +17,11 @@
   not documented). ccxt sets the mode through the margin-type call, with the margin mode.
 - Orders: `clientOrderId` -> `newClientOrderId` (at most 40 of letters, digits, - and _). A
   create reply with `success` false is a refusal. Contract orders are looked up only by WEEX's
-  order id (ccxt's client-id lookup is spot-only), so an order is found again by scanning open
-  orders, then the order history, for our client id; two orders under it make the lookup
-  uncertain (`OutcomeUnknown`), never "not found". WEEX's PARTIALLY_FILLED is open.
+  order id (ccxt's client-id lookup is spot-only): the id the create reply gives is kept (the
+  executor journals it) and the order fetched by it. Without it (no reply came: a timeout, a
+  crash between send and reply) or when WEEX does not know it (-3200), the order is found by
+  scanning open orders, then the order history, for our client id; two orders under it make
+  the lookup uncertain (`OutcomeUnknown`), never "not found". WEEX's PARTIALLY_FILLED is open.
 - Errors: WEEX's `{"code", "msg"}`; its documented 429 ("requesting too frequently") is a rate
   limit. No code for a reused client id is documented: such a refusal is an unknown outcome and
   the order is looked up, which is what a duplicate calls for anyway.
@@ -52,16 +54,19 @@ from hedgekeeper.venues.ccxt.traits import (
     Wallets,
     frozen,
 )
+from hedgekeeper.venues.ccxt.transport import error_code
 from hedgekeeper.venues.weex.parse import (
     contract_balance,
     one_order,
     open_while_partly_filled,
+    ours,
     refused,
     spot_balance,
     symbol_config,
 )
 
 HISTORY = 100  # past orders read per lookup: far more than a leg places between two lookups
+ORDER_NOT_FOUND = "-3200"  # CONTRACT_ORDER_NOT_EXIST (ccxt maps it to InvalidOrder)
 NO_DEMO = (
     "WEEX demo trading (testnet mode) reaches only the capi/v3/sim endpoints: no settings, no open"
     " orders and no spot wallet, so a leg cannot be run there; rehearse in dry-run mode"
@@ -129,10 +134,21 @@ class WeexQuirks(Quirks):
             raise OrderRejected(f"{market.symbol}: WEEX refused the order: {why}")
         return reply
 
-    async def find_order(self, ctx: Ctx, market: MarketSpec, client_id: str) -> object | None:
-        """Open orders first, then the history: an order that finishes between the two reads
-        is still seen (in the history), never missed."""
+    async def find_order(
+        self, ctx: Ctx, market: MarketSpec, client_id: str, exchange_id: str | None = None
+    ) -> object | None:
+        """By WEEX's id when an answer gave it: one request, whatever the history holds. Else
+        open orders first, then the history: an order that finishes between the two reads is
+        still seen (in the history), never missed. Either way the order carries our client id."""
         symbol = market.symbol
+        if exchange_id is not None:
+            try:
+                found: object = await ctx.ex.fetch_order(exchange_id, symbol)
+            except Exception as exc:
+                if error_code(ctx.traits, exc) != ORDER_NOT_FOUND:
+                    raise
+            else:
+                return ours(found, exchange_id, client_id)
         open_ = parse.items(await ctx.ex.fetch_open_orders(symbol), f"open orders {symbol}")
         past = await ctx.ex.fetch_canceled_and_closed_orders(symbol, None, HISTORY)
         return one_order([*open_, *parse.items(past, f"order history {symbol}")], client_id)
