@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from hedgekeeper.config import SimConfig
-from hedgekeeper.domain import Intent, OrderRequest, OrderState, Side
+from hedgekeeper.domain import Intent, OrderReport, OrderRequest, OrderState, Side
 from hedgekeeper.executor import Executor
 from hedgekeeper.journal import Journal
 from hedgekeeper.venues.base import InsufficientMargin, OutcomeUnknown, VenueUnavailable
@@ -140,3 +141,102 @@ async def test_each_leg_recovers_only_the_intents_it_sent_to_its_own_venue(
     assert journal.filled_position("b") == D(-700) == venue_b.exchange.position(SYMBOL).contracts
     # Leg "btc"'s intent is nobody's here: left for a person, not settled by a guess.
     assert [o.leg for o in journal.unfinished()] == ["btc"]
+
+
+class Resting:
+    """A sim venue whose orders rest at first: `place` answers OPEN with the exchange's id, the
+    first `open_polls` lookups say OPEN still. Every lookup and cancel notes the exchange id it
+    was given and the ids the journal had committed by then (as a restarted daemon reads them)."""
+
+    def __init__(self, journal: Journal, open_polls: int = 0) -> None:
+        self.inner = SimVenue("sim", SimConfig(steps=5))
+        self.name = "sim"
+        self.journal = journal
+        self.open_polls = open_polls
+        self.asked: list[tuple[str, str | None, list[str | None]]] = []
+
+    def now(self) -> float:
+        return self.inner.now()
+
+    def _committed(self) -> list[str | None]:
+        other = sqlite3.connect(self.journal.path)
+        try:
+            return [i for (i,) in other.execute("SELECT exchange_id FROM intents ORDER BY id")]
+        finally:
+            other.close()
+
+    @staticmethod
+    def _resting(report: OrderReport) -> OrderReport:
+        return replace(report, state=OrderState.OPEN, filled=D(0), average_price=None)
+
+    async def place(self, request: OrderRequest) -> OrderReport:
+        return self._resting(await self.inner.place(request))
+
+    async def order(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
+        self.asked.append(("order", exchange_id, self._committed()))
+        found = await self.inner.order(symbol, client_id)
+        if found is None or not self.open_polls:
+            return found
+        self.open_polls -= 1
+        return self._resting(found)
+
+    async def cancel(
+        self, symbol: str, client_id: str, exchange_id: str | None = None
+    ) -> OrderReport | None:
+        self.asked.append(("cancel", exchange_id, self._committed()))
+        return await self.inner.cancel(symbol, client_id)
+
+
+def executor_for(venue: Resting) -> Executor:
+    return Executor(venue, venue.journal, venue.now, lookup_attempts=2, lookup_delay=0)  # type: ignore[arg-type]
+
+
+async def test_the_exchange_id_is_committed_before_the_order_is_polled(journal: Journal) -> None:
+    """A crash while the order rests must leave its exchange id on disk: some exchanges (WEEX)
+    look an order up by their own id only."""
+    venue = Resting(journal)
+    outcome = await executor_for(venue).execute(sell())
+    assert outcome.state is OrderState.FILLED
+    [(call, given, committed)] = venue.asked
+    assert call == "order" and given == "sim-1" and committed == ["sim-1"]
+    assert journal.store.query("SELECT exchange_id FROM orders") == [("sim-1",)]
+
+
+async def test_a_resting_order_is_cancelled_by_its_exchange_id(journal: Journal) -> None:
+    venue = Resting(journal, open_polls=2)
+    await executor_for(venue).execute(sell())
+    assert venue.asked == [
+        ("order", "sim-1", ["sim-1"]),
+        ("order", "sim-1", ["sim-1"]),
+        ("cancel", "sim-1", ["sim-1"]),
+    ]
+
+
+async def test_recovery_looks_the_order_up_by_its_journaled_exchange_id(journal: Journal) -> None:
+    venue = Resting(journal)
+    opened = journal.open_intent(sell("700"), venue.now(), "sim")
+    report = await venue.inner.place(
+        OrderRequest(SYMBOL, Side.SELL, D(700), False, None, opened.client_id)
+    )
+    assert report.exchange_id is not None
+    journal.keep_exchange_id(opened, report.exchange_id, venue.now())
+    [recovered] = await executor_for(venue).recover("btc")
+    assert recovered.state is OrderState.FILLED
+    assert [given for _, given, _ in venue.asked] == [report.exchange_id]
+
+
+async def test_an_order_the_exchange_gave_an_id_is_never_settled_as_never_placed(
+    journal: Journal,
+) -> None:
+    """Every lookup says "never seen", but the exchange did answer with an id: not rejected,
+    left unknown (the leg waits) with the reason."""
+    venue = Resting(journal)
+    opened = journal.open_intent(sell(), venue.now(), "sim")
+    journal.keep_exchange_id(opened, "sim-77", venue.now())
+    [outcome] = await executor_for(venue).recover("btc")
+    assert outcome.state is OrderState.UNKNOWN and "gave it id sim-77" in outcome.message
+    assert [(o.client_id, o.exchange_id) for o in journal.unfinished()] == [
+        (opened.client_id, "sim-77")
+    ]

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from hedgekeeper import journal_store
 from hedgekeeper.domain import AccountIdentity, FundingEvent, Intent, OrderReport, OrderState, Side
 from hedgekeeper.journal import Journal, JournalLocked, JournalMismatch, client_id_for, prefix_of
 from hedgekeeper.journal_pg import PostgresStore
-from hedgekeeper.journal_schema import LATEST
-from hedgekeeper.journal_store import SchemaTooNew
+from hedgekeeper.journal_schema import LATEST, MIGRATIONS
+from hedgekeeper.journal_store import SchemaTooNew, SqliteStore, Store
 from tests.postgres import PgServer, pg, pg_url
 
 __all__ = ["pg", "pg_url"]  # fixtures
@@ -88,6 +89,29 @@ def test_an_open_report_books_no_fill(opener: Opener) -> None:
     assert [o.state for o in journal.unfinished()] == [OrderState.OPEN]
     journal.mark(sell, OrderState.UNKNOWN, 3)
     assert [o.state for o in journal.unfinished()] == [OrderState.UNKNOWN]
+
+
+def test_the_exchange_id_is_kept_on_the_intent_from_the_first_answer_on(opener: Opener) -> None:
+    journal = opener()
+    sell = journal.open_intent(intent(), 1, "ex")
+    assert sell.exchange_id is None
+    kept = journal.keep_exchange_id(sell, "737001", 2)
+    assert kept.exchange_id == "737001" and kept.client_id == sell.client_id
+    # A later report that does not repeat the id (a lookup by client id) keeps it.
+    journal.record(kept, OrderReport(sell.client_id, OrderState.OPEN, D(0), None, D(0), 3))
+    journal.close()
+    again = opener()
+    assert [(o.client_id, o.exchange_id) for o in again.unfinished()] == [
+        (sell.client_id, "737001")
+    ]
+
+
+def test_a_final_report_gives_the_intent_its_exchange_id(opener: Opener) -> None:
+    journal = opener()
+    sell = journal.open_intent(intent(), 1, "ex")
+    done = OrderReport(sell.client_id, OrderState.FILLED, D(100), D(65000), D(0), 2, "737002")
+    journal.record(sell, done)
+    assert journal.store.query("SELECT exchange_id FROM intents") == [("737002",)]
 
 
 def test_funding_is_recorded_once(opener: Opener) -> None:
@@ -218,6 +242,54 @@ def test_a_journal_made_before_schema_versions_is_migrated_keeping_its_records(
     assert [v for (v,) in versions] == list(range(1, LATEST + 1))
     journal.close()
     Journal(path).close()  # already at the latest version: nothing to apply twice
+
+
+SCHEMA_3_INTENT = (
+    "INSERT INTO intents (account, epoch, ts, leg, symbol, side, contracts, reduce_only, state,"
+    " reason, updated, venue, client_id) VALUES ('', 1, 1.0, 'btc', 'BTC/USDT:USDT', 'sell',"
+    " '0.1', 0, ?, 'x', 1.0, 'weex', ?) RETURNING id"
+)
+SCHEMA_3_REPORT = (
+    "INSERT INTO orders (account, intent_id, ts, exchange_id, state, filled, fee, message)"
+    " VALUES ('', ?, 2.0, ?, ?, '0', '0', '')"
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_journal_of_schema_3_gives_its_open_intents_the_exchange_id_of_their_reports(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before version 4 the id was kept only with each report: an intent a report left open (a
+    resting order whose end was never read) is looked up by it after the upgrade."""
+
+    def store() -> Store:
+        if kind == "sqlite":
+            return SqliteStore(tmp_path / "j.sqlite")
+        server: PgServer = request.getfixturevalue("pg")
+        return PostgresStore(request.getfixturevalue("pg_url"), server.password)
+
+    old = store()
+    with monkeypatch.context() as previous:  # the hedgekeeper before this one
+        previous.setattr(journal_store, "MIGRATIONS", MIGRATIONS[:3])
+        previous.setattr(journal_store, "LATEST", 3)
+        assert journal_store.migrate(old) == 3
+    with old.tx() as tx:
+        ids = [tx.execute(SCHEMA_3_INTENT, (state, f"hkold{n}"))[0][0]
+               for n, state in enumerate(("open", "unknown", "filled"))]  # fmt: skip
+        for intent_id, exchange_id, state in [(ids[0], None, "open"), (ids[0], "737001", "open"),
+                                              (ids[2], "737003", "filled")]:  # fmt: skip
+            tx.execute(SCHEMA_3_REPORT, (intent_id, exchange_id, state))
+    old.close()
+    journal = Journal(store())
+    assert [(o.client_id, o.exchange_id) for o in journal.unfinished()] == [
+        ("hkold0", "737001"),
+        ("hkold1", None),  # never answered: found by scanning, as before
+    ]
+    done = journal.store.query("SELECT exchange_id FROM intents WHERE client_id='hkold2'")
+    assert done == [("737003",)]
+    versions = journal.store.query("SELECT version FROM schema_version ORDER BY version")
+    assert [v for (v,) in versions] == list(range(1, LATEST + 1)) and LATEST == 4
+    journal.close()
 
 
 def test_a_journal_from_before_the_venue_column_opens_and_keeps_its_intents(

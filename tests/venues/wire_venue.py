@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from hedgekeeper.config import Urls, VenueConfig
 from hedgekeeper.domain import OrderRequest
 from hedgekeeper.venues.base import DuplicateClientId, InsufficientMargin
+from hedgekeeper.venues.ccxt.quirks import Quirks
 from hedgekeeper.venues.ccxt.transport import Backoff
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from hedgekeeper.venues.registry import quirks_for
@@ -21,10 +22,15 @@ FAST = Backoff(attempts=4, initial=0.001, maximum=0.01, stream_attempts=6)
 
 
 def wire_venue(
-    emu: Emulator, mode: str = "testnet", name: str | None = None, **cfg: Any
+    emu: Emulator,
+    mode: str = "testnet",
+    name: str | None = None,
+    quirks: Quirks | None = None,
+    **cfg: Any,
 ) -> CcxtVenue:
     """Not opened; fast retries, no client-side throttle, the emulator's key, secret, passphrase
-    (`password=None` for none). Named `name`, else by its ccxt exchange id."""
+    (`password=None` for none). Named `name`, else by its ccxt exchange id; the exchange's
+    quirks from the registry unless a test gives a variant of them."""
     exchange = emu.dialect.exchange
     options = {"enableRateLimit": False, "timeout": 3000, **cfg.pop("options", {})}
     settings = {"password": SecretStr(emu.password), **cfg}
@@ -36,7 +42,7 @@ def wire_venue(
         options=options,
         **settings,
     )
-    return CcxtVenue(name or exchange, config, mode, quirks_for(exchange), FAST)
+    return CcxtVenue(name or exchange, config, mode, quirks or quirks_for(exchange), FAST)
 
 
 @contextlib.asynccontextmanager

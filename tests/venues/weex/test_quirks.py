@@ -3,8 +3,9 @@
 The end-to-end behaviour (polling, orders, SIGKILL recovery) is the conformance suite's, on the
 WEEX dialect; these pin each quirk: a contract is one coin whatever `contractVal` says, the
 wallet's equity, the one `symbolConfig` row, settings sent only where they differ, a refused
-create, and the lookup by scanning open and past orders (found in either, not found, or two
-orders under one client id: unknown, never "not found").
+create, the lookup by WEEX's order id when it is known (one fetch, no list), and by scanning
+open and past orders when it is not (found in either, not found, or two orders under one
+client id: unknown, never "not found").
 """
 
 from __future__ import annotations
@@ -223,6 +224,42 @@ async def test_an_unreadable_list_is_an_error_never_not_found() -> None:
 async def test_a_listed_order_without_an_id_is_a_bad_reply() -> None:
     with pytest.raises(BadReply, match="id"):
         await lookup([], [{**order("7", "hk1"), "id": None}])
+
+
+async def test_a_known_order_id_is_one_fetch_by_it_and_no_list() -> None:
+    ex = FakeCcxt(fetch_order=order("7", "hk1", "open", 0))
+    found = await QUIRKS.find_order(ctx(ex), USDTM, "hk1", "7")
+    assert found["id"] == "7" and ex.calls == [("fetch_order", ("7", SYMBOL))]
+
+
+async def test_an_id_weex_does_not_know_falls_back_to_the_scan() -> None:
+    from ccxt.base.errors import InvalidOrder  # ccxt's class for -3200
+
+    gone = InvalidOrder('weex {"code":-3200,"msg":"CONTRACT_ORDER_NOT_EXIST"}')
+    ex = FakeCcxt(fetch_order=gone, fetch_open_orders=[],
+                  fetch_canceled_and_closed_orders=[order("7", "hk1")])  # fmt: skip
+    found = await QUIRKS.find_order(ctx(ex), USDTM, "hk1", "7")
+    assert found["status"] == "closed"
+    assert [c[0] for c in ex.calls] == [
+        "fetch_order", "fetch_open_orders", "fetch_canceled_and_closed_orders"
+    ]  # fmt: skip
+
+
+async def test_any_other_failure_of_the_fetch_by_id_is_raised_not_scanned() -> None:
+    from ccxt.base.errors import NetworkError
+
+    ex = FakeCcxt(fetch_order=NetworkError("timed out"))
+    with pytest.raises(NetworkError):
+        await QUIRKS.find_order(ctx(ex), USDTM, "hk1", "7")
+    assert [c[0] for c in ex.calls] == ["fetch_order"]
+
+
+@pytest.mark.parametrize("carried", ["hk2", None])
+async def test_an_order_by_id_without_our_client_id_is_a_bad_reply(carried: str | None) -> None:
+    """The id came from the journal: an order of someone else's is neither ours nor cancelled."""
+    ex = FakeCcxt(fetch_order={**order("7", "hk1", "open", 0), "clientOrderId": carried})
+    with pytest.raises(BadReply, match=r"order 7: WEEX says it carries client id .*, not hk1"):
+        await QUIRKS.find_order(ctx(ex), USDTM, "hk1", "7")
 
 
 def test_partially_filled_is_open() -> None:

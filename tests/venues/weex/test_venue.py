@@ -1,17 +1,24 @@
 """The ccxt venue with WEEX quirks against the WEEX dialect (real ccxt, loopback only): what a
-user sees of WEEX's differences, and the wire the lookups use."""
+user sees of WEEX's differences, and the wire the lookups use: by WEEX's order id once it is
+known, by scanning the lists for our client id when it is not."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from ccxt.base.errors import ArgumentsRequired
 
-from hedgekeeper.domain import OrderRequest, OrderState, Side
+from hedgekeeper.domain import Intent, OrderRequest, OrderState, Side
+from hedgekeeper.executor import Executor
+from hedgekeeper.journal import Journal
 from hedgekeeper.venues.base import OrderRejected, OutcomeUnknown, VenueError
+from hedgekeeper.venues.ccxt.traits import Traits
 from hedgekeeper.venues.ccxt.venue import CcxtVenue
+from hedgekeeper.venues.weex import WeexQuirks
 from tests.emulators.core.account import Account
 from tests.emulators.core.model import OrderSpec
 from tests.emulators.core.server import Emulator
@@ -51,9 +58,10 @@ async def test_amounts_are_coin_whatever_contract_val_says(emu: Emulator, venue:
     assert (await venue.position(LINEAR)).contracts == D("-0.25")
 
 
-async def test_an_order_is_found_by_scanning_never_by_a_client_id_lookup(
+async def test_without_its_id_an_order_is_found_by_scanning_never_by_a_client_id_lookup(
     emu: Emulator, venue: CcxtVenue
 ) -> None:
+    """As after a crash between send and reply: the journal has only our client id."""
     await venue.place(sell("0.1", "hkv2"))
     before = len(emu.requests)
     found = await venue.order(LINEAR, "hkv2")
@@ -61,6 +69,54 @@ async def test_an_order_is_found_by_scanning_never_by_a_client_id_lookup(
     asked = [(r.method, r.path) for r in emu.requests[before:]]
     assert asked == [("GET", OPEN), ("GET", HISTORY)]
     assert await venue.order(LINEAR, "never-sent") is None
+
+
+class Resting(WeexQuirks):
+    """Limits sent good-till-cancelled: a sell above the mark rests, as an order WEEX has not
+    matched yet does."""
+
+    def order_params(self, traits: Traits, request: OrderRequest) -> dict[str, Any]:
+        return {**super().order_params(traits, request), "timeInForce": "GTC"}
+
+
+async def test_a_resting_order_is_followed_by_the_id_the_create_reply_gave_and_no_list(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Placed, polled and cancelled by WEEX's order id, journaled from the first answer on:
+    not one open-order or history list is read."""
+    venue = wire_venue(emu, mode="live", quirks=Resting())
+    await venue.open()
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        executor = Executor(venue, journal, venue.now, lookup_attempts=2, lookup_delay=0)
+        rest = Intent("btc", LINEAR, Side.SELL, D("0.1"), False, D(61000), "rests")
+        outcome = await executor.execute(rest)
+    finally:
+        await venue.close()
+    assert (outcome.state, outcome.filled) == (OrderState.CANCELLED, 0)
+    [(kept,)] = journal.store.query("SELECT exchange_id FROM intents")
+    asked = [(r.method, r.path, r.params.get("orderId")) for r in emu.requests]
+    assert [a for a in asked if a[1] == ORDER and a[0] != "POST"] == [
+        ("GET", ORDER, kept),  # after the create
+        ("GET", ORDER, kept),  # two polls
+        ("GET", ORDER, kept),
+        ("GET", ORDER, kept),  # the cancel's lookup
+        ("DELETE", ORDER, kept),
+        ("GET", ORDER, kept),  # what became of it
+    ]
+    assert emu.request_count(OPEN) == emu.request_count(HISTORY) == 0
+    journal.close()
+
+
+async def test_an_id_weex_does_not_know_is_looked_for_by_scanning(
+    emu: Emulator, venue: CcxtVenue
+) -> None:
+    await venue.place(sell("0.1", "hkv6"))
+    before = len(emu.requests)
+    found = await venue.order(LINEAR, "hkv6", "737999999999999999")
+    assert found is not None and found.state is OrderState.FILLED
+    asked = [(r.method, r.path, r.status) for r in emu.requests[before:]]
+    assert asked == [("GET", ORDER, 400), ("GET", OPEN, 200), ("GET", HISTORY, 200)]
 
 
 async def test_two_orders_under_our_client_id_are_unknown(emu: Emulator, venue: CcxtVenue) -> None:
