@@ -153,6 +153,20 @@ class ReadCounting(FaultyVenue):
         return await self.inner.collateral(symbol)
 
 
+class MovingMark(ReadCounting):
+    """An exchange whose mark moves while it answers the wallet read: its equity (with the
+    short's PnL) is computed at the new mark, after any price read that went before it."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.moves: list[Decimal] = []  # the marks the next wallet reads move the price to
+
+    async def collateral(self, symbol: str) -> Any:
+        if self.moves:
+            self.inner.exchange.set_price(self.moves.pop(0))
+        return await super().collateral(symbol)
+
+
 def sim_config(**overrides: Any) -> Any:
     """A small deterministic sim: 2 BTC collateral, no spot, no events, no funding."""
     from hedgekeeper.config import SimConfig

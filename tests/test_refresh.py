@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from hedgekeeper.reconcile import exposure, plan
-from tests.fakes import ReadCounting, Rig
+from tests.fakes import MovingMark, Rig
 
 D = Decimal
-
-
-class MovingMark(ReadCounting):
-    """An exchange whose mark moves while it answers the wallet read: its equity (with the
-    short's PnL) is computed at the new mark, after any price read that went before it."""
-
-    def __init__(self, inner: Any) -> None:
-        super().__init__(inner)
-        self.moves: list[Decimal] = []  # the marks the next wallet reads move the price to
-
-    async def collateral(self, symbol: str) -> Any:
-        if self.moves:
-            self.inner.exchange.set_price(self.moves.pop(0))
-        return await super().collateral(symbol)
 
 
 def equity_at_the_snapshot_mark(rig: Rig, coin: str) -> Decimal:
