@@ -11,7 +11,6 @@ import pytest
 
 from hedgekeeper.domain import Collateral, OrderRequest, Side
 from hedgekeeper.feed import Feed
-from hedgekeeper.venues.ccxt.venue import CcxtVenue
 from hedgekeeper.venues.pairing import ROUNDS, read_pair
 from hedgekeeper.venues.sim import SimVenue
 from tests.emulators.core.account import Account
@@ -19,7 +18,7 @@ from tests.emulators.core.model import DERIVATIVES
 from tests.emulators.core.server import Emulator
 from tests.emulators.dialects import bingx
 from tests.fakes import MovingMark, leg, sim_config
-from tests.venues.wire_venue import wire_venue
+from tests.venues.wire_venue import opened, wire_venue
 
 D = Decimal
 INVERSE = "BTC/USD:BTC"
@@ -81,9 +80,7 @@ async def emu() -> AsyncIterator[Emulator]:
 async def test_a_polled_wallet_is_paired_with_the_mark_its_equity_is_at(emu: Emulator) -> None:
     """The mark moves while BingX answers the wallet poll: the equity (with the short's PnL) is
     at the new mark, and the feed must carry it from there, not from the ticker read before."""
-    venue: CcxtVenue = wire_venue(emu, mode="live")
-    await venue.open()
-    try:
+    async with opened(wire_venue(emu, mode="live")) as venue:
         sold = OrderRequest(INVERSE, Side.SELL, D(1000), False, D(59000), "hkpair1")
         assert (await venue.place(sold)).filled == D(1000)
         moved = []
@@ -104,5 +101,3 @@ async def test_a_polled_wallet_is_paired_with_the_mark_its_equity_is_at(emu: Emu
         emu.account.set_price(snap.prices.mark)  # what BingX says the equity is at that mark
         assert moved and snap.collateral.equity == emu.account.equity(DERIVATIVES, "BTC")
         assert feed.collateral is not None and feed.collateral.mark == D(66000)
-    finally:
-        await venue.close()
