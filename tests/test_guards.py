@@ -164,3 +164,11 @@ def test_a_mark_far_from_the_index_holds_as_degraded() -> None:
     near = replace(SNAP, prices=Prices(D(65000), NOW, index=D(64000)))
     assert check(near, leg(), sell("10"), GuardState()).intent is not None
     assert check(off, leg(guards={"max_mark_index_gap": "0.5"}), sell("10"), GuardState()).intent
+
+
+def test_one_jump_rule_for_the_guard_and_the_confirming_read() -> None:
+    f = D("0.5")
+    assert not guards.jumped(D(10), D(15), f)  # exactly half: not a jump
+    assert guards.jumped(D(10), D("15.01"), f) and guards.jumped(D(10), D("4.99"), f)
+    assert guards.jumped(D(0), D("0.001"), f)  # from nothing, any coin is a jump
+    assert not guards.jumped(D(0), D(0), f)

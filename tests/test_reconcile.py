@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hedgekeeper.domain import Collateral, Decision, Side, Snapshot
+from hedgekeeper.domain import Collateral, Decision, Hold, Side, Snapshot
 from hedgekeeper.reconcile import band, exact_target, exposure, reconcile
 from tests.fakes import inverse_market, leg, linear_market, snapshot
 
@@ -245,3 +245,13 @@ def test_stale_prices_do_not_change_the_arithmetic() -> None:
     # The reconciler does not read clocks; staleness is the guards' business.
     snap = snapshot(inverse_market(), spot="1", now=0.0, ts=-1e9)
     assert reconcile(snap, leg()).plan == reconcile(replace(snap, now=1e12), leg()).plan
+
+
+def test_a_hold_names_its_kind_and_a_trade_has_none() -> None:
+    cfg = leg(deadband={"percent": "1"})
+    on = reconcile(snapshot(inverse_market(), spot="0"), leg())
+    inside = reconcile(snapshot(inverse_market(), spot="5", position="-322000"), cfg)
+    over = reconcile(snapshot(inverse_market(), spot="5", position="0"), leg(hedge_ratio="0"))
+    trade = reconcile(snapshot(inverse_market(), spot="5", position="-320000"), cfg)
+    assert (on.hold, inside.hold, trade.hold) == (Hold.ON_TARGET, Hold.WITHIN_DEADBAND, None)
+    assert over.hold is Hold.ON_TARGET  # h = 0 and flat: nothing to do

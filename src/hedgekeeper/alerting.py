@@ -22,6 +22,7 @@ import structlog
 from hedgekeeper import guards
 from hedgekeeper.alerts import KINDS, Alert, AlertBook, AlertKind, Timing
 from hedgekeeper.config import AlertsConfig
+from hedgekeeper.domain import LegState
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.reconcile import band
 
@@ -76,7 +77,7 @@ class LegLike(Protocol):
     """What the watcher reads of a leg engine."""
 
     leg: Any
-    state: str
+    state: LegState
     why: str
     last: Any
     market: Any
@@ -210,7 +211,9 @@ class Alerting:
 
     def _leg(self, engine: LegLike) -> None:
         name, now = engine.leg.name, engine.perp.now()
-        self.observe(AlertKind.DEGRADED, name, engine.state == "degraded", str(engine.why), now)
+        self.observe(
+            AlertKind.DEGRADED, name, engine.state == LegState.DEGRADED, str(engine.why), now
+        )
         foreign = engine.memory.foreign
         if foreign and self._foreign.get(name) != foreign:
             self._foreign[name] = foreign

@@ -190,13 +190,41 @@ class Plan:
     ratio: Decimal | None = None  # the h the target was sized for
 
 
+class Hold(StrEnum):
+    """Why the reconciler sends nothing: the kinds a months-long run journals once each."""
+
+    ON_TARGET = "on_target"
+    WITHIN_DEADBAND = "within_deadband"
+    NOTHING_TO_COVER = "nothing_to_cover"  # over target, but no short left to buy back
+
+
+class LegState(StrEnum):
+    """A leg as status, /status, /metrics and the health checks report it."""
+
+    STARTING = "starting"
+    LIVE = "live"  # deciding on fresh data
+    GUARDED = "guarded"  # deciding, but a guard holds the order back
+    KILLED = "killed"  # the kill switch is on
+    HALTED = "halted"  # the circuit breaker tripped: a person must look
+    DEGRADED = "degraded"  # the inputs cannot be vouched for
+
+
+class Action(StrEnum):
+    """What one decision did, as the journal's decisions table records it."""
+
+    TRADE = "trade"
+    HOLD = "hold"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Hold (with why) or trade: `intents` holds the whole way to target, split at the max size."""
+    """Hold (with why) or trade: `intents` holds the whole way to target, split at the max size.
+    A hold names its kind in `hold`, so the shell tells holds apart without reading `reason`."""
 
     plan: Plan | None
     reason: str
     intents: tuple[Intent, ...] = field(default=())
+    hold: Hold | None = None
 
     @property
     def holds(self) -> bool:

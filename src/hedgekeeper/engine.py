@@ -12,15 +12,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
 from hedgekeeper import contracts, guards, refresh, trespass, valuation
 from hedgekeeper.config import LegConfig
-from hedgekeeper.domain import Decision, MarketSpec, Plan, Snapshot
+from hedgekeeper.domain import Action, Decision, Hold, LegState, MarketSpec, Plan, Snapshot
 from hedgekeeper.executor import Executor, Outcome
 from hedgekeeper.feed import Feed
+from hedgekeeper.guards import Guard
 from hedgekeeper.journal import Journal
 from hedgekeeper.metrics import Metrics
 from hedgekeeper.policy.keeper import PolicyKeeper
@@ -30,9 +31,23 @@ from hedgekeeper.watch import watch_forever
 
 log = structlog.get_logger("hedgekeeper.engine")
 
-LIVE_STATES = frozenset({"live", "guarded", "killed"})  # deciding on fresh data
-HELD_STATE = {"kill_switch": "killed", "circuit_breaker": "halted", "in_flight": "live"}
-QUIET_GUARDS = frozenset({"over_hedge", "in_flight"})  # routine: logged as information
+LIVE_STATES = frozenset({LegState.LIVE, LegState.GUARDED, LegState.KILLED})  # on fresh data
+HELD_STATE = {
+    Guard.KILL_SWITCH: LegState.KILLED,
+    Guard.CIRCUIT_BREAKER: LegState.HALTED,
+    Guard.IN_FLIGHT: LegState.LIVE,
+}
+QUIET_GUARDS = frozenset({Guard.OVER_HEDGE, Guard.IN_FLIGHT})  # routine: logged as information
+
+
+class DecisionKey(NamedTuple):
+    """What makes a decision new enough to journal: a hold is written once per kind, whatever
+    its figures, so months of holds stay small."""
+
+    action: Action
+    state: LegState
+    guard: Guard | None
+    hold: Hold | None
 
 
 @dataclass
@@ -85,10 +100,10 @@ class LegEngine:
         self.executor = Executor(self.perp, journal, self.perp.now)
         self.market: MarketSpec | None = None
         self.feed: Feed | None = None
-        self.state = "starting"
+        self.state = LegState.STARTING
         self.why = "starting"
         self.last: Decision | None = None
-        self.last_key: tuple[str, str | None, str] | None = None
+        self.last_key: DecisionKey | None = None
         self.funding_unknown: str | None = None  # why the exchange's funding cannot be read
         self.under_hedged = False
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
@@ -139,7 +154,7 @@ class LegEngine:
         assert self.feed
         now = self.perp.now()
         if gaps := self.feed.missing():
-            return self._hold("degraded", f"waiting for {', '.join(gaps)}", "stale_data")
+            return self._hold(LegState.DEGRADED, f"waiting for {', '.join(gaps)}", Guard.STALE_DATA)
         snap = self.feed.snapshot(now)
         if guards.stale(snap, self.leg) is not None:
             # A quiet stream is not proof of a dead one: the REST truth decides (SPEC §2).
@@ -171,9 +186,9 @@ class LegEngine:
         self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
         if decision.holds:
             if unvouched:
-                return self._hold("degraded", unvouched, "stale_data", decision)
+                return self._hold(LegState.DEGRADED, unvouched, Guard.STALE_DATA, decision)
             self.memory.last_exposure = decision.plan.exposure if decision.plan else None
-            return self._hold("live", decision.reason, None, decision)
+            return self._hold(LegState.LIVE, decision.reason, None, decision)
         verdict = guards.check(
             snap, self.leg, decision.intents[0], self.memory.frozen(self.killed()), h
         )
@@ -182,23 +197,22 @@ class LegEngine:
         self.memory.exposure_confirmed = False
         self.under_hedged = verdict.under_hedged and not self._within_band(decision, verdict)
         if verdict.transfer is not None and await self._top_up(snap, verdict.transfer):
-            return self._hold(
-                "live", "moved collateral for the next order", "margin", decision, notable=False
-            )
+            why = "moved collateral for the next order"
+            return self._hold(LegState.LIVE, why, Guard.MARGIN, decision, notable=False)
         if verdict.intent is None:
-            state = (
-                "degraded" if verdict.degraded else HELD_STATE.get(verdict.guard or "", "guarded")
-            )
+            state = LegState.DEGRADED if verdict.degraded else LegState.GUARDED
+            if verdict.guard is not None and not verdict.degraded:
+                state = HELD_STATE.get(verdict.guard, state)
             return self._hold(state, verdict.reason, verdict.guard, decision)
         if verdict.guard:
-            quiet = verdict.guard == "margin" and not self.under_hedged
+            quiet = verdict.guard is Guard.MARGIN and not self.under_hedged
             why = f"{verdict.reason} (the rest is within the deadband)" if quiet else verdict.reason
             self._trip(verdict.guard, why, self._notable(verdict.guard))
         self.memory.last_exposure = decision.plan.exposure if decision.plan else None
         if self.stop.is_set():  # e.g. SIGTERM during a confirmation read: send nothing new
             return self._hold(self.state, "stopping: no new order", None, decision)
-        self._journal("trade", verdict.intent.reason, decision, verdict.guard)
-        self.state, self.why = "live", verdict.intent.reason
+        self._journal(Action.TRADE, verdict.intent.reason, decision, verdict.guard)
+        self.state, self.why = LegState.LIVE, verdict.intent.reason
         self.metrics.leg_state(self.leg.name, self.state)
         return await self._execute(snap, verdict.intent)
 
@@ -206,23 +220,25 @@ class LegEngine:
         """The glitch guard: a big jump in X is believed only after a fresh REST read agrees."""
         assert self.feed and decision.plan
         why = f"exposure {decision.plan.exposure}: confirming with a REST read"
-        self._trip("glitch", why, notable=False)  # a deposit is not a glitch until REST disagrees
+        self._trip(Guard.GLITCH, why, notable=False)  # a deposit, until REST disagrees
         try:
             await self.refresh(exposure_only=True)
         except VenueError as exc:
-            return self._hold("degraded", f"could not confirm exposure: {exc}", "glitch", decision)
+            why = f"could not confirm exposure: {exc}"
+            return self._hold(LegState.DEGRADED, why, Guard.GLITCH, decision)
         if self.feed.unpaired:
             why = f"could not confirm exposure: {self.feed.unpaired}"
-            return self._hold("degraded", why, "glitch", decision)
+            return self._hold(LegState.DEGRADED, why, Guard.GLITCH, decision)
         fresh = exposure(self.feed.snapshot(self.perp.now()), self.leg)
         jump = decision.plan.exposure
-        if abs(fresh - jump) <= self.leg.guards.glitch_fraction * max(jump, Decimal("1e-12")):
+        if not guards.jumped(jump, fresh, self.leg.guards.glitch_fraction):
             self.memory.exposure_confirmed = True
             self.memory.last_exposure = fresh  # the new level is the baseline from now on
             log.info("exposure_confirmed", leg=self.leg.name, exposure=str(fresh))
             return await self.step()
         log.warning("glitch_ignored", leg=self.leg.name, seen=str(jump), fresh=str(fresh))
-        return self._hold("live", f"ignored a glitch: X read {jump}, REST says {fresh}", "glitch")
+        why = f"ignored a glitch: X read {jump}, REST says {fresh}"
+        return self._hold(LegState.LIVE, why, Guard.GLITCH)
 
     async def _execute(self, snap: Snapshot, intent: Any) -> Outcome | None:
         self.memory.in_flight = True
@@ -318,14 +334,14 @@ class LegEngine:
         left = abs(plan.drift) - (verdict.intent.contracts if verdict.intent else 0)
         return left < band(plan.target, plan.mark, self.leg, self.market)
 
-    def _notable(self, guard: str) -> bool:
+    def _notable(self, guard: Guard) -> bool:
         """Whether a person should look: trims to h·X are routine, and so is a margin trim
         that leaves the leg within its deadband."""
-        if guard == "margin":
+        if guard is Guard.MARGIN:
             return self.under_hedged
         return guard not in QUIET_GUARDS
 
-    def _trip(self, guard: str, why: str, notable: bool = True) -> None:
+    def _trip(self, guard: Guard, why: str, notable: bool = True) -> None:
         self.metrics.guard_trip(self.leg.name, guard)
         assert self.feed
         self.journal.event(self.perp.now(), self.leg.name, f"guard:{guard}", why)
@@ -334,27 +350,29 @@ class LegEngine:
 
     def _hold(
         self,
-        state: str,
+        state: LegState,
         why: str,
-        guard: str | None,
+        guard: Guard | None,
         decision: Decision | None = None,
         notable: bool | None = None,
     ) -> Outcome | None:
         """Record a hold; returns None so `return self._hold(...)` reads as 'no order'."""
-        changed = (state, guard) != (self.state, self.last_key[1] if self.last_key else None)
-        if guard and guard not in ("in_flight", "glitch") and changed:  # glitch trips itself
+        changed = (state, guard) != (self.state, self.last_key.guard if self.last_key else None)
+        routine = guard in (Guard.IN_FLIGHT, Guard.GLITCH)  # the glitch guard trips itself
+        if guard is not None and not routine and changed:
             self._trip(guard, why, self._notable(guard) if notable is None else notable)
         self.state, self.why = state, why
         self.metrics.leg_state(self.leg.name, state)
-        self._journal("hold", why, decision, guard)
+        self._journal(Action.HOLD, why, decision, guard)
         return None
 
-    def _journal(self, action: str, why: str, decision: Decision | None, guard: str | None) -> None:
-        """Trades always; holds only when their kind changes, so months of holds stay small."""
-        # The kind is the reason's head without its figures in brackets: "within deadband
-        # (2.5 contracts)" is one kind whatever the band, or a replay would journal every hour.
-        key = (action, guard, why.split(":")[0].split(" (")[0])
-        if action == "hold" and key == self.last_key:
+    def _journal(
+        self, action: Action, why: str, decision: Decision | None, guard: Guard | None
+    ) -> None:
+        """Trades always; holds only when their kind changes (state, guard, the reconciler's
+        hold), never by their figures, or a replay would journal every hour."""
+        key = DecisionKey(action, self.state, guard, decision.hold if decision else None)
+        if action is Action.HOLD and key == self.last_key:
             return
         self.last_key = key
         plan = decision.plan if decision else None
@@ -380,7 +398,7 @@ class LegEngine:
             "position": str(plan.position) if plan else None,
             "drift": str(plan.drift) if plan else None,
             "mark": str(plan.mark) if plan else None,
-            "guard": self.last_key[1] if self.last_key else None,  # who held it last, if any
+            "guard": self.last_key.guard if self.last_key else None,  # who held it last, if any
             "under_hedged": self.under_hedged,
             "halted": self.memory.halted,
             "data_age_seconds": {k: round(v, 3) for k, v in ages.items()},
@@ -503,4 +521,4 @@ class LegEngine:
         try:
             return await self.step()
         except VenueError as exc:
-            return self._hold("degraded", f"venue error: {exc}", "venue")
+            return self._hold(LegState.DEGRADED, f"venue error: {exc}", Guard.VENUE)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from enum import StrEnum
 
 from hedgekeeper.config import LegConfig
 from hedgekeeper.contracts import liquidation_price, order_cost
@@ -14,6 +15,29 @@ from hedgekeeper.domain import ZERO, Intent, Side, Snapshot
 from hedgekeeper.reconcile import exact_target, exposure
 
 TINY = Decimal("1e-12")
+
+
+class Guard(StrEnum):
+    """Who held an order back (or trimmed it): the label of logs, metrics and the journal."""
+
+    KILL_SWITCH = "kill_switch"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    IN_FLIGHT = "in_flight"
+    STALE_DATA = "stale_data"  # too old, or an equity not paired with its mark
+    PRICE = "price"
+    GLITCH = "glitch"
+    RATE = "rate"
+    LEVERAGE = "leverage"
+    LIQUIDATION = "liquidation"
+    OVER_HEDGE = "over_hedge"
+    MARGIN = "margin"
+    VENUE = "venue"  # the exchange failed the decision's reads
+
+
+def jumped(before: Decimal, after: Decimal, fraction: Decimal) -> bool:
+    """Whether X moved from `before` to `after` by more than `fraction` of `before`: the one
+    rule the glitch guard raises on and a confirming REST read is judged by."""
+    return abs(after - before) > fraction * max(before, TINY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +59,7 @@ class Verdict:
     """`intent` is what may be sent (None: nothing). `guard` names who refused or trimmed."""
 
     intent: Intent | None
-    guard: str | None = None
+    guard: Guard | None = None
     reason: str = ""
     degraded: bool = False  # inputs cannot be vouched for
     confirm: bool = False  # ask for a fresh REST read before acting
@@ -43,7 +67,7 @@ class Verdict:
     transfer: Decimal | None = None  # spot -> derivatives amount that would let the order pass
 
 
-def refuse(guard: str, reason: str, *, degraded: bool = False, confirm: bool = False) -> Verdict:
+def refuse(guard: Guard, reason: str, *, degraded: bool = False, confirm: bool = False) -> Verdict:
     return Verdict(None, guard, reason, degraded=degraded, confirm=confirm)
 
 
@@ -148,44 +172,44 @@ def check(
     """Every guard, cheapest and most absolute first; `ratio` is the policy's h (None: the
     leg's constant ratio), which the over-hedge cap holds the short to."""
     if state.killed:
-        return refuse("kill_switch", "kill switch is on: all trading halted")
+        return refuse(Guard.KILL_SWITCH, "kill switch is on: all trading halted")
     if state.halted:
-        return refuse("circuit_breaker", f"leg halted: {state.halted}")
+        return refuse(Guard.CIRCUIT_BREAKER, f"leg halted: {state.halted}")
     if state.in_flight or state.awaiting_position:
-        return refuse("in_flight", "waiting for the last order to be reflected in the position")
+        return refuse(Guard.IN_FLIGHT, "waiting for the last order to be reflected in the position")
     if (why := unvouched(snap, leg)) is not None:
-        return refuse("stale_data", why, degraded=True)
+        return refuse(Guard.STALE_DATA, why, degraded=True)
     if (why := implausible_price(snap, leg)) is not None:
-        return refuse("price", why, degraded=True)
+        return refuse(Guard.PRICE, why, degraded=True)
     x = exposure(snap, leg)
-    if state.last_exposure is not None and not state.exposure_confirmed:
-        base = max(state.last_exposure, TINY)
-        if abs(x - state.last_exposure) / base > leg.guards.glitch_fraction:
-            return refuse(
-                "glitch",
-                f"exposure jumped from {state.last_exposure} to {x}: confirming with a fresh read",
-                confirm=True,
-            )
+    last = state.last_exposure
+    if (
+        last is not None
+        and not state.exposure_confirmed
+        and jumped(last, x, leg.guards.glitch_fraction)
+    ):
+        why = f"exposure jumped from {last} to {x}: confirming with a fresh read"
+        return refuse(Guard.GLITCH, why, confirm=True)
     window = [t for t in state.order_times if snap.now - t < 60]
     if len(window) >= leg.guards.orders_per_minute:
         return refuse(
-            "rate",
+            Guard.RATE,
             f"{len(window)} orders in the last minute (limit {leg.guards.orders_per_minute})",
         )
     if not is_increase(intent):
         return Verdict(intent)
     if (why := wrong_settings(snap, leg)) is not None:
-        return refuse("leverage", why)
+        return refuse(Guard.LEVERAGE, why)
     distance = liquidation_distance(snap)
     if distance is not None and distance < leg.guards.min_liquidation_distance:
         return refuse(
-            "liquidation",
+            Guard.LIQUIDATION,
             f"liquidation is {distance:.1%} from the mark (limit "
             f"{leg.guards.min_liquidation_distance:.0%}): no increase",
         )
     capped = cap_over_hedge(snap, leg, intent, ratio)
     if capped is None:
-        return refuse("over_hedge", "the short is already at h·X (or the leg's cap)")
+        return refuse(Guard.OVER_HEDGE, "the short is already at h·X (or the leg's cap)")
     return afford(snap, leg, capped, trimmed=capped is not intent)
 
 
@@ -196,7 +220,7 @@ def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Ver
     # The exchange may price the order at the mark or at the limit: size for the dearer.
     cost = max(order_cost(market, p, leg.leverage) for p in prices)
     affordable = market.floor_amount(max(snap.collateral.free, ZERO) / cost)
-    guard = "over_hedge" if trimmed else None
+    guard = Guard.OVER_HEDGE if trimmed else None
     if affordable >= intent.contracts:
         return Verdict(intent, guard, "trimmed to h·X" if trimmed else "")
     shortfall = (intent.contracts - affordable) * cost
@@ -208,10 +232,12 @@ def afford(snap: Snapshot, leg: LegConfig, intent: Intent, trimmed: bool) -> Ver
         "contracts at 1x"
     )
     if affordable < market.min_amount:
-        return Verdict(None, "margin", f"under-hedged: {why}", under_hedged=True, transfer=transfer)
+        return Verdict(
+            None, Guard.MARGIN, f"under-hedged: {why}", under_hedged=True, transfer=transfer
+        )
     return Verdict(
         replace(intent, contracts=affordable),
-        "margin",
+        Guard.MARGIN,
         f"under-hedged: {why}",
         under_hedged=True,
         transfer=transfer,

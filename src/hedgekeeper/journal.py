@@ -366,9 +366,9 @@ class Journal:
                 self.account,
                 ts,
                 leg,
-                action,
+                str(action),  # plain text: a driver may write an enum by its name
                 reason,
-                guard,
+                None if guard is None else str(guard),
                 *figures,
                 str(plan.mark) if plan else None,
             ),

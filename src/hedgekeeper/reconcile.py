@@ -15,6 +15,7 @@ from hedgekeeper.domain import (
     ONE,
     ZERO,
     Decision,
+    Hold,
     Intent,
     MarketSpec,
     Plan,
@@ -113,17 +114,18 @@ def reconcile(snap: Snapshot, leg: LegConfig, ratio: Decimal | None = None) -> D
         f"position {p.position}, drift {p.drift}"
     )
     if p.drift == 0:
-        return Decision(p, f"on target: {why}")
+        return Decision(p, f"on target: {why}", hold=Hold.ON_TARGET)
     needed = band(p.target, p.mark, leg, market)
     if abs(p.drift) < needed:
-        return Decision(p, f"within deadband ({needed:.4f} contracts): {why}")
+        why = f"within deadband ({needed:.4f} contracts): {why}"
+        return Decision(p, why, hold=Hold.WITHIN_DEADBAND)
     if p.drift < 0:
         side, size, reduce_only = Side.SELL, -p.drift, False
     else:
         # Covering is reduce-only and never more than the open short: the daemon never goes long.
         side, size, reduce_only = Side.BUY, min(p.drift, max(-p.position, ZERO)), True
         if size < market.min_amount:
-            return Decision(p, f"nothing to cover: {why}")
+            return Decision(p, f"nothing to cover: {why}", hold=Hold.NOTHING_TO_COVER)
     price = limit_price(side, p.mark, leg, market)
     verb = "sell to add to the short" if side is Side.SELL else "buy to cover (reduce-only)"
     intents = tuple(
