@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 
-import pytest
-
-from hedgekeeper.domain import Collateral, OrderRequest, Side
-from hedgekeeper.feed import Feed
+from hedgekeeper.domain import Collateral
 from hedgekeeper.venues.pairing import ROUNDS, read_pair
 from hedgekeeper.venues.sim import SimVenue
-from tests.emulators.core.account import Account
-from tests.emulators.core.model import DERIVATIVES
-from tests.emulators.core.server import Emulator
-from tests.emulators.dialects import bingx
-from tests.fakes import MovingMark, leg, sim_config
-from tests.venues.wire_venue import opened, wire_venue
+from tests.fakes import MovingMark, sim_config
 
 D = Decimal
 INVERSE = "BTC/USD:BTC"
@@ -65,39 +55,3 @@ async def test_a_wallet_that_names_its_mark_is_taken_at_its_word() -> None:
     venue = Named(SimVenue("ex", sim_config()))
     pair = await read_pair(venue, INVERSE, D(1))  # the brackets disagree; the wallet said
     assert pair.collateral.mark == D(64000) and venue.reads == ["collateral", "prices"]
-
-
-# ---- a venue that polls its wallet over REST (BingX coin-M): the poll pairs it too ---------
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    start = Account(unified=True, price=D(60000), balances={"BTC": D(2)})
-    async with bingx.conformance("inverse")(start) as e:
-        yield e
-
-
-async def test_a_polled_wallet_is_paired_with_the_mark_its_equity_is_at(emu: Emulator) -> None:
-    """The mark moves while BingX answers the wallet poll: the equity (with the short's PnL) is
-    at the new mark, and the feed must carry it from there, not from the ticker read before."""
-    async with opened(wire_venue(emu, mode="live")) as venue:
-        sold = OrderRequest(INVERSE, Side.SELL, D(1000), False, D(59000), "hkpair1")
-        assert (await venue.place(sold)).filled == D(1000)
-        moved = []
-
-        def move(path: str) -> None:
-            if path.endswith("/user/balance") and not moved:
-                moved.append(path)
-                emu.account.set_price(D(66000))
-
-        emu.request_hooks.append(move)
-        feed = Feed(leg(perp={"venue": "ex", "symbol": INVERSE}), await venue.market(INVERSE))
-        async with contextlib.aclosing(venue.watch(INVERSE, "BTC")) as readings:
-            async for reading in readings:  # the REST snapshot a watch starts with
-                feed.apply("ex", reading)
-                if not feed.missing():
-                    break
-        snap = feed.snapshot(venue.now())
-        emu.account.set_price(snap.prices.mark)  # what BingX says the equity is at that mark
-        assert moved and snap.collateral.equity == emu.account.equity(DERIVATIVES, "BTC")
-        assert feed.collateral is not None and feed.collateral.mark == D(66000)

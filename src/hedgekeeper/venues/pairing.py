@@ -6,8 +6,8 @@ for it, since the price may move between the two answers. Bracketing can: a mark
 the wallet request was sent (`opening`), the wallet, then a mark read after the wallet answered;
 when the two marks agree, the exchange's mark did not move between them (short of a move and its
 exact undo within one round trip), and the equity is at that mark. When they disagree the closing
-mark opens the next round. Used by the REST refresh (refresh.py) and by a venue's own REST poll of
-its wallet (ccxt/venue.py), so a polled wallet is no worse paired than a refreshed one.
+mark opens the next round. Used by the REST refresh (refresh.py); a venue's own REST poll of its
+wallet (BingX, MEXC, WEEX poll it apart from the ticker) is not paired yet: see feed.py.
 """
 
 from __future__ import annotations

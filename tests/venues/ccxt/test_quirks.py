@@ -109,7 +109,7 @@ async def test_streams_an_exchange_lacks_are_polled_over_rest() -> None:
     kinds = set()
     async for reading in readings:
         kinds.add(type(reading))
-        # The snapshot (the wallet read between two prices) and more: polls keep coming.
+        # The snapshot (4 reads) and more: polls keep coming.
         if {Prices, Position, Collateral} <= kinds or len(client.calls) > 20:
             break
     await readings.aclose()

@@ -49,7 +49,6 @@ from hedgekeeper.venues.ccxt import parse
 from hedgekeeper.venues.ccxt.quirks import Ctx, Exchange, Quirks
 from hedgekeeper.venues.ccxt.traits import Account, Stream
 from hedgekeeper.venues.ccxt.transport import Backoff, Throttle, classify, override_urls
-from hedgekeeper.venues.pairing import read_pair
 
 T = TypeVar("T")
 TOP_LEVEL = ("timeout", "enableRateLimit", "rateLimit")  # cfg.options keys that are not options
@@ -428,12 +427,7 @@ class CcxtVenue:
             return [await self.position(symbol)]
 
         async def balances() -> list[Reading]:
-            """The wallet paired with its mark (pairing.py), or left out while the mark moves
-            too fast to pair it: the feed keeps the last paired one, which the stale-data guard
-            holds the leg on once it is too old."""
-            pair, spot = await asyncio.gather(read_pair(self, symbol), self.spot(asset))
-            wallet: list[Reading] = [pair.collateral] if pair.paired else []
-            return [pair.prices, *wallet, SpotReading(asset, spot)]
+            return [await self.collateral(symbol), SpotReading(asset, await self.spot(asset))]
 
         refresh = {Stream.TICKER: prices, Stream.POSITIONS: position, Stream.BALANCE: balances}
         specs = self.quirks.streams(self.ctx(), market, asset)
