@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
-from hedgekeeper.domain import Prices
+from hedgekeeper.domain import OrderRequest, Prices, Side
 from tests.fakes import FaultyVenue, Rig
 
 
@@ -48,3 +49,41 @@ async def test_trades_and_holds_are_journaled_as_plain_words(tmp_path: Path) -> 
     assert {a for a, _, _ in rows} == {"trade", "hold"}
     assert {g for _, g, _ in rows} <= {None, "margin", "in_flight", "over_hedge"}
     assert rig.engine.status()["guard"] in (None, "margin", "in_flight", "over_hedge")
+
+
+async def test_a_streamed_position_from_before_our_fill_is_not_traded_on(tmp_path: Path) -> None:
+    """ccxt answers the first position watch with a REST snapshot that can be older than the
+    opening fill: a position of 0 after the short is open must not open it a second time."""
+    rig = await Rig(tmp_path, spot=[], hedge_ratio="0.5").start()
+    await rig.settle()
+    short = rig.position()
+    assert short < 0 and rig.engine.feed is not None
+    orders = len(rig.ex.orders)
+    old = replace(rig.ex.position(rig.leg.perp.symbol), contracts=Decimal(0), entry_price=None)
+    rig.engine.feed.apply("ex", old)  # the stale snapshot arrives on the stream
+    assert await rig.engine.step() is None
+    assert len(rig.ex.orders) == orders and rig.position() == short
+    assert rig.engine.status()["position"] == str(short)  # the REST read replaced it
+    assert not [e for e in events(tmp_path) if e[0] == "position_unexplained"]
+
+
+async def test_a_position_change_rest_confirms_is_traded_back_and_journaled(
+    tmp_path: Path,
+) -> None:
+    rig = await Rig(tmp_path, spot=[], hedge_ratio="0.5").start()
+    await rig.settle()
+    short = rig.position()
+    rig.ex.place(  # someone covers half the short by hand
+        OrderRequest(rig.leg.perp.symbol, Side.BUY, -short / 2, True, None, "by-hand")
+    )
+    rig.engine.feed.apply("ex", rig.ex.position(rig.leg.perp.symbol))
+    await rig.engine.step()
+    assert rig.position() <= short * Decimal("0.999")  # back at h·X (fees moved X a little)
+    moved = [e for e in events(tmp_path) if e[0] == "position_unexplained"]
+    assert len(moved) == 1 and "trades back to the target" in moved[0][1]
+
+
+def events(tmp_path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+        rows = db.execute("SELECT kind, detail FROM events ORDER BY id").fetchall()
+    return [(str(k), str(d)) for k, d in rows]

@@ -149,8 +149,9 @@ class LegEngine:
 
     # ---- the decision -----------------------------------------------------------------------
 
-    async def step(self) -> Outcome | None:
-        """One decision; returns the outcome of the order it placed, if any."""
+    async def step(self, confirmed: bool = False) -> Outcome | None:
+        """One decision; returns the outcome of the order it placed, if any. `confirmed`: the
+        inputs were just read over REST to check a position change no order of ours explains."""
         assert self.feed
         now = self.perp.now()
         if gaps := self.feed.missing():
@@ -167,7 +168,15 @@ class LegEngine:
         self._settle_expected(snap)
         h = self.policy.ratio(snap, fresh=unvouched is None)
         decision = reconcile(snap, self.leg, h)
-        self._moved(snap, decision)
+        if self._moved(snap, decision, confirmed):
+            # A stream can deliver a position read before our own last fill (ccxt's snapshot
+            # on subscribing): believe the change only when the REST truth shows it too.
+            try:
+                await self.refresh()
+            except VenueError as exc:
+                why = f"could not confirm a position change: {exc}"
+                return self._hold(LegState.DEGRADED, why, Guard.VENUE, decision)
+            return await self.step(confirmed=True)
         self.last = decision
         if decision.plan:
             p = decision.plan
@@ -500,12 +509,17 @@ class LegEngine:
         self.journal.event(self.perp.now(), self.leg.name, "foreign_order", self.memory.foreign)
         log.error("foreign_order", leg=self.leg.name, client_ids=others[:10])
 
-    def _moved(self, snap: Snapshot, decision: Decision) -> None:
-        """Log (and journal) a position change no order of ours explains, with what follows."""
+    def _moved(self, snap: Snapshot, decision: Decision, confirmed: bool) -> bool:
+        """Log (and journal) a position change no order of ours explains, with what follows.
+        True, with nothing recorded, when that change would make it trade and has not been
+        confirmed by a REST read yet."""
         seen, now = self.memory.last_position, snap.position.contracts
-        self.memory.last_position = now
         memory = self.memory
-        if trespass.unexplained(seen, now, memory.expected_position, memory.in_flight):
+        moved = trespass.unexplained(seen, now, memory.expected_position, memory.in_flight)
+        if moved and not decision.holds and not confirmed:
+            return True
+        self.memory.last_position = now
+        if moved:
             action = trespass.what_it_does(decision)
             detail = f"{seen} -> {now} with no order of this daemon; it {action}"
             self.journal.event(snap.now, self.leg.name, "position_unexplained", detail)
@@ -516,6 +530,7 @@ class LegEngine:
                 now=str(now),
                 action=action,
             )
+        return False
 
     async def _guarded_step(self) -> Outcome | None:
         try:
