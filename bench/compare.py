@@ -24,8 +24,7 @@ from pathlib import Path
 
 from hedgekeeper import logs
 from hedgekeeper.policy import parse_spec
-from hedgekeeper.simulate import prepare
-from hedgekeeper.simulate_compare import compare, table, to_json
+from hedgekeeper.simulate_compare import compare, setups, table, to_json
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared/data"
 HISTORIES = ("bitmex_xbtusd_8h.csv", "deribit_btc_perpetual_1h.csv")
@@ -59,8 +58,8 @@ def main() -> int:
             continue
         started = time.perf_counter()
         cpu = _cpu()
-        setups = [prepare(None, path, None, Decimal(1), Decimal(10), parse_spec(s)) for s in SPECS]
-        results = compare(setups, args.jobs)
+        policies = [parse_spec(s) for s in SPECS]
+        results = compare(setups(None, path, policies, Decimal(1), Decimal(10)), args.jobs)
         elapsed = time.perf_counter() - started
         cpu = _cpu() - cpu
         outcomes = [r[0] for r in results]

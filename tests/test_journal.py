@@ -363,3 +363,18 @@ def test_reports_skip_the_fsync_that_an_intent_keeps(tmp_path: Path) -> None:
     assert other.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
     other.close()
     journal.close()
+
+
+def test_a_simulation_journal_keeps_its_waiting_rows_through_a_failed_transaction(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "sim.sqlite", durable=False)
+    store.query("CREATE TABLE t (x INTEGER)")
+    store.report("INSERT INTO t (x) VALUES (?)", (1,))
+    with pytest.raises(RuntimeError), store.tx() as tx:
+        tx.execute("INSERT INTO t (x) VALUES (?)", (2,))
+        raise RuntimeError("the order's transaction fails")
+    with store.tx() as tx:
+        tx.execute("INSERT INTO t (x) VALUES (?)", (3,))
+    assert store.query("SELECT x FROM t ORDER BY x") == [(1,), (3,)]
+    store.close()

@@ -250,3 +250,21 @@ def test_two_coins_on_their_own_paths_at_their_own_ratios(tmp_path: Path) -> Non
         ("eth", "-1000", "2000"),
         ("eth", "250", "1000"),  # h < 1: the price move alone re-sizes ETH, at ETH's price
     ]
+
+
+def test_only_a_kept_journal_gets_the_hourly_valuations(tmp_path: Path) -> None:
+    import asyncio
+
+    from hedgekeeper.simulate import replay as replay_into
+
+    rows = [("50000",), ("40000",), ("60000",)]
+    kept = replay(tmp_path, rows, settings())
+    assert kept.journal is not None
+    with sqlite3.connect(kept.journal) as db:
+        assert db.execute("SELECT COUNT(*) FROM valuations").fetchone()[0] == 3
+    setup = prepare(settings(), prices_csv(tmp_path, rows, "q.csv"))
+    thrown = asyncio.run(replay_into(setup, tmp_path / "thrown.sqlite", valuations=False))
+    with sqlite3.connect(tmp_path / "thrown.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM valuations").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] > 0
+    assert [h.hedged for h in thrown.hours] == [h.hedged for h in kept.hours]  # same replay

@@ -142,3 +142,17 @@ def test_a_breach_while_locked_is_funding_and_a_crash_through_the_cushion_is_a_g
     fig = outcome("cppi", r.hours, r.orders)
     assert fig.min_value_over_floor is not None and fig.min_value_over_floor < 1
     assert fig.breach_cause is BreachCause.GAP
+
+
+def test_the_policies_share_one_reading_of_the_history_and_replay_alike(tmp_path: Path) -> None:
+    from hedgekeeper.simulate_compare import compare, setups
+
+    path = prices_csv(tmp_path, [(str(50000 - 500 * i),) for i in range(24)])
+    specs = ["constant:1", "cppi:floor_pct=0.8,multiplier=3"]
+    replays = setups(settings(), path, [parse_spec(s) for s in specs])
+    assert replays[0].path is replays[1].path
+    one = prepare(settings(), path, policy=parse_spec(specs[1]))
+    assert replays[1] == one  # what a replay of its own would run
+    apart = compare(replays, jobs=1)
+    together = compare(replays, jobs=2)  # in worker processes, handed the setups once
+    assert [r[0] for r in apart] == [r[0] for r in together]

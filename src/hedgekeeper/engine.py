@@ -87,7 +87,10 @@ class LegEngine:
         metrics: Metrics,
         killed: Callable[[], bool] = lambda: False,
         position_grace: float = 30.0,
+        valuations: bool = True,
     ) -> None:
+        """`valuations=False`: no hourly valuation rows, for a replay whose journal is thrown
+        away at its end (they are a tenth of a replay's cost, and only `report` reads them)."""
         self.leg = leg
         self.venues = venues
         self.perp = venues[leg.perp.venue]
@@ -109,6 +112,7 @@ class LegEngine:
         self.settled = asyncio.Event()  # set when a step held with nothing new to read
         self.stop = asyncio.Event()  # the daemon is shutting down: no new order from here on
         self.valued: float | None = None  # when the last hourly valuation was journaled
+        self.valuations = valuations
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -188,7 +192,7 @@ class LegEngine:
             self.metrics.observe_plan(
                 self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
             )
-            if unvouched is None:
+            if unvouched is None and self.valuations:
                 self._value(snap, p)
         if self.policy.last is not None:
             self.metrics.observe_policy(self.leg.name, self.policy.last)

@@ -209,12 +209,15 @@ class SqliteStore:
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
-        self._flush()
         self.db.execute("BEGIN IMMEDIATE")
+        pending, self._pending = self._pending, []
         try:
+            for sql, params in pending:  # the report rows waiting go in with this commit
+                self.db.execute(sql, params)
             yield _SqliteTx(self.db)
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._pending[:0] = pending  # not lost with the transaction that failed
             raise
         self.db.execute("COMMIT")
 

@@ -29,7 +29,7 @@ from hedgekeeper.pricepath import PricePoint, load_csv
 from hedgekeeper.reconcile import band, plan
 from hedgekeeper.venues.sim import SimVenue
 
-__all__ = ["Hour", "Replay", "Setup", "SimulateError", "prepare", "replay", "run"]
+__all__ = ["Hour", "Replay", "Setup", "SimulateError", "prepare", "replay", "run", "with_policy"]
 
 Policy = ConstantPolicy | CppiPolicy | PutPolicy
 MAX_STEPS_PER_POINT = 32  # the daemon decides again after each change; this bounds a busy hour
@@ -151,9 +151,17 @@ def prepare(
         setup = _default_setup(path, ratio, start_coin, contract_size or Decimal(10))
     else:
         setup = _config_setup(settings, prices, path, ratio, start_coin, contract_size)
-    if policy is not None:
-        setup = replace(setup, legs=tuple(leg.with_policy(policy) for leg in setup.legs))
-    step = path_step(path)
+    return with_policy(setup, policy) if policy is not None else checked(setup)
+
+
+def with_policy(setup: Setup, policy: Policy) -> Setup:
+    """The same replay with every leg on `policy` (the history is shared, not read again)."""
+    return checked(replace(setup, legs=tuple(leg.with_policy(policy) for leg in setup.legs)))
+
+
+def checked(setup: Setup) -> Setup:
+    """Raises SimulateError when a leg's policy cannot defend its floor at the history's step."""
+    step = path_step(setup.path)
     for i, leg in enumerate(setup.legs):
         if why := multiplier_problem(leg.policy, step):
             raise SimulateError(f"legs.{i}.policy.{why} (the price history's step)")
@@ -225,21 +233,25 @@ def run(setup: Setup, out: Path | None = None) -> Replay:
     """Replay the whole path; the journal goes to `out` (kept) or a temporary directory."""
     if out is None:
         with tempfile.TemporaryDirectory(prefix="hedgekeeper-sim-") as tmp:
-            result = asyncio.run(replay(setup, Path(tmp) / JOURNAL))
+            result = asyncio.run(replay(setup, Path(tmp) / JOURNAL, valuations=False))
             result.journal = None
             return result
     out.mkdir(parents=True, exist_ok=True)
     return asyncio.run(replay(setup, out / JOURNAL))
 
 
-async def replay(setup: Setup, journal_path: Path) -> Replay:
-    """Step the sim through every point, letting each leg decide after every change."""
+async def replay(setup: Setup, journal_path: Path, valuations: bool = True) -> Replay:
+    """Step the sim through every point, letting each leg decide after every change. Without
+    `valuations` the journal gets no hourly report rows (nobody will read it)."""
     for suffix in ("", "-wal", "-shm"):  # a fresh journal: funding rows are unique by time
         Path(f"{journal_path}{suffix}").unlink(missing_ok=True)
     venue = SimVenue(setup.venue, setup.sim, setup.path)
     journal = Journal(journal_path, durable=False)
     metrics = QuietMetrics()
-    engines = [LegEngine(leg, {setup.venue: venue}, journal, metrics) for leg in setup.legs]
+    engines = [
+        LegEngine(leg, {setup.venue: venue}, journal, metrics, valuations=valuations)
+        for leg in setup.legs
+    ]
     try:
         tape = Tape(setup, venue, engines)
         for engine in engines:

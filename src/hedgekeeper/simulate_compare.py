@@ -32,7 +32,7 @@ from hedgekeeper.policy import (
     parse_spec,
 )
 from hedgekeeper.report import drawdown
-from hedgekeeper.simulate import Hour, Policy, Setup, SimulateError, prepare, run
+from hedgekeeper.simulate import Hour, Policy, Setup, SimulateError, prepare, run, with_policy
 from hedgekeeper.units import pct
 
 __all__ = ["BreachCause", "Outcome", "Series", "breach_cause", "command", "compare", "outcome"]
@@ -147,6 +147,18 @@ def series(policy: str, hours: Sequence[Hour]) -> Series:
     )
 
 
+def setups(
+    settings: Settings | None,
+    prices: Path,
+    policies: Sequence[Policy],
+    start_coin: Decimal | None = None,
+    contract_size: Decimal | None = None,
+) -> list[Setup]:
+    """One replay per policy over one reading of the history."""
+    base = prepare(settings, prices, None, start_coin, contract_size)
+    return [with_policy(base, policy) for policy in policies]
+
+
 def _one(setup: Setup) -> tuple[Outcome, Series]:
     """One policy's replay, reduced to what crosses a process boundary cheaply."""
     replay = run(setup)
@@ -154,15 +166,30 @@ def _one(setup: Setup) -> tuple[Outcome, Series]:
     return outcome(name, replay.hours, replay.orders), series(name, replay.hours)
 
 
+_HANDED: Sequence[Setup] = ()  # a worker process's copy of the setups, given once at its start
+
+
+def _receive(given: Sequence[Setup]) -> None:
+    global _HANDED
+    _HANDED = given
+
+
+def _replay_at(index: int) -> tuple[Outcome, Series]:
+    return _one(_HANDED[index])
+
+
 def compare(setups: Sequence[Setup], jobs: int | None = None) -> list[tuple[Outcome, Series]]:
-    """Replay every setup, in parallel processes when there is more than one core to use."""
+    """Replay every setup, in parallel processes when there is more than one core to use.
+
+    The workers get the setups when they start (a forked worker shares the parent's copy of
+    the history instead of unpickling it once per policy) and are then sent indices only."""
     workers = min(len(setups), jobs or os.cpu_count() or 1)
     if workers <= 1:
         return [_one(s) for s in setups]
-    # The dearest first (a put trades most, a constant ratio least), so no core idles at the end.
+    # The dearest first (a put trades most, h = 1 least), so no core idles at the end.
     order = sorted(range(len(setups)), key=lambda i: _cost(setups[i]), reverse=True)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        done = dict(zip(order, pool.map(_one, [setups[i] for i in order]), strict=True))
+    with ProcessPoolExecutor(workers, initializer=_receive, initargs=(setups,)) as pool:
+        done = dict(zip(order, pool.map(_replay_at, order), strict=True))
     return [done[i] for i in range(len(setups))]
 
 
@@ -264,14 +291,11 @@ def command(
 
     try:
         policies: list[Policy] = [parse_spec(text) for text in specs]
-        setups = [
-            prepare(settings, prices, None, start_coin, contract_size, policy)
-            for policy in policies
-        ]
+        replays = setups(settings, prices, policies, start_coin, contract_size)
     except (SpecError, PricePathError, SimulateError) as exc:
         print(f"hedgekeeper: {exc}", file=sys.stderr)
         return 2
-    results = compare(setups)
+    results = compare(replays)
     outcomes = [r[0] for r in results]
     doc = to_json(outcomes, results[0][1], prices)
     title = (
