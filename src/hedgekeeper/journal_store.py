@@ -249,17 +249,9 @@ class SqliteStore:
         return None
 
     def _flush(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in pending:
-                self.db.execute(sql, params)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        if self._pending:
+            with self.tx():  # a transaction writes the waiting rows first
+                pass
 
     def close(self) -> None:
         self._flush()
