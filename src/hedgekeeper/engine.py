@@ -170,33 +170,21 @@ class LegEngine:
             snap = self.feed.snapshot(self.perp.now())
         unvouched = guards.unvouched(snap, self.leg)  # once: a replay decides at every point
         self._settle_expected(snap)
-        h = self.policy.ratio(snap, fresh=unvouched is None)
-        decision = reconcile(snap, self.leg, h)
-        if self._moved(snap, decision, confirmed):
+        if not confirmed and self._unexplained(snap):
             # A stream can deliver a position read before our own last fill (ccxt's snapshot
-            # on subscribing): believe the change only when the REST truth shows it too.
+            # on subscribing): neither the policy nor an order sees the change until the REST
+            # truth shows it too.
             try:
                 await self.refresh()
             except VenueError as exc:
                 why = f"could not confirm a position change: {exc}"
-                return self._hold(LegState.DEGRADED, why, Guard.VENUE, decision)
+                return self._hold(LegState.DEGRADED, why, Guard.VENUE)
             return await self.step(confirmed=True)
+        h = self.policy.ratio(snap, fresh=unvouched is None)
+        decision = reconcile(snap, self.leg, h)
+        self._moved(snap, decision)
         self.last = decision
-        if decision.plan:
-            p = decision.plan
-            ratio = (
-                (-p.position * contracts.coin_per_contract(snap.market, p.mark) / p.exposure)
-                if p.exposure > 0
-                else None
-            )
-            self.metrics.observe_plan(
-                self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
-            )
-            if unvouched is None and self.valuations:
-                self._value(snap, p)
-        if self.policy.last is not None:
-            self.metrics.observe_policy(self.leg.name, self.policy.last)
-        self.metrics.data_age(self.leg.name, max(self.feed.ages(now).values(), default=0.0))
+        self._observe(snap, decision, valued=unvouched is None)
         if decision.holds:
             if unvouched:
                 return self._hold(LegState.DEGRADED, unvouched, Guard.STALE_DATA, decision)
@@ -277,6 +265,26 @@ class LegEngine:
             with contextlib.suppress(VenueError):
                 await self.refresh()
         return outcome
+
+    def _observe(self, snap: Snapshot, decision: Decision, valued: bool) -> None:
+        """What a decision shows in the metrics, and (on data fresh enough) the hourly value."""
+        assert self.feed
+        if decision.plan:
+            p = decision.plan
+            ratio = (
+                (-p.position * contracts.coin_per_contract(snap.market, p.mark) / p.exposure)
+                if p.exposure > 0
+                else None
+            )
+            self.metrics.observe_plan(
+                self.leg.name, p.exposure, p.target, p.position, p.drift, ratio
+            )
+            if valued and self.valuations:
+                self._value(snap, p)
+        if self.policy.last is not None:
+            self.metrics.observe_policy(self.leg.name, self.policy.last)
+        ages = self.feed.ages(snap.now).values()
+        self.metrics.data_age(self.leg.name, max(ages, default=0.0))
 
     def _value(self, snap: Snapshot, plan: Plan) -> None:
         """The hourly valuation `hedgekeeper report` reads; the caller values fresh data only."""
@@ -513,15 +521,17 @@ class LegEngine:
         self.journal.event(self.perp.now(), self.leg.name, "foreign_order", self.memory.foreign)
         log.error("foreign_order", leg=self.leg.name, client_ids=others[:10])
 
-    def _moved(self, snap: Snapshot, decision: Decision, confirmed: bool) -> bool:
-        """Log (and journal) a position change no order of ours explains, with what follows.
-        True, with nothing recorded, when that change would make it trade and has not been
-        confirmed by a REST read yet."""
+    def _unexplained(self, snap: Snapshot) -> bool:
+        """Whether the position moved with no order of ours to explain it."""
+        m = self.memory
+        return trespass.unexplained(
+            m.last_position, snap.position.contracts, m.expected_position, m.in_flight
+        )
+
+    def _moved(self, snap: Snapshot, decision: Decision) -> None:
+        """Log (and journal) a position change no order of ours explains, with what follows."""
         seen, now = self.memory.last_position, snap.position.contracts
-        memory = self.memory
-        moved = trespass.unexplained(seen, now, memory.expected_position, memory.in_flight)
-        if moved and not decision.holds and not confirmed:
-            return True
+        moved = self._unexplained(snap)
         self.memory.last_position = now
         if moved:
             action = trespass.what_it_does(decision)
@@ -534,7 +544,6 @@ class LegEngine:
                 now=str(now),
                 action=action,
             )
-        return False
 
     async def _guarded_step(self) -> Outcome | None:
         try:
